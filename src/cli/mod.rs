@@ -1,0 +1,154 @@
+//! The command line: argument definitions (clap) and one function per command.
+
+mod commands;
+mod inspect;
+pub mod output;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+pub use output::Format;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "densenet-lab",
+    version,
+    about = "Run DenseNet hyperparameter sweeps from TOML files; every metric goes to SQLite",
+    arg_required_else_help = true
+)]
+pub struct Cli {
+    /// The results database.
+    #[arg(
+        long,
+        global = true,
+        env = "DENSENET_LAB_DB",
+        default_value = "densenet-lab.db"
+    )]
+    pub db: PathBuf,
+    /// Folder with mnist/ and cifar10/ (mnist-mini is built in).
+    #[arg(long, global = true, env = "DENSENET_LAB_DATA", default_value = "data")]
+    pub data_dir: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write experiments/NAME.toml from a commented template.
+    New {
+        name: String,
+        /// Folder to write into.
+        #[arg(long, default_value = "experiments")]
+        dir: PathBuf,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Validate an experiment file and list its trials with parameters, FLOPs, memory and time.
+    Check {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Train every trial of an experiment file that is not done yet.
+    Run {
+        file: PathBuf,
+        /// Trials trained at once.
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
+        /// `cpu` or `cuda:N`.
+        #[arg(long, default_value = "cpu")]
+        device: String,
+        /// Checkpoints go to RUNS_DIR/<run id>/.
+        #[arg(long, default_value = "runs")]
+        runs_dir: PathBuf,
+        /// No progress output.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// List runs.
+    Runs {
+        /// Only this experiment's runs.
+        #[arg(long)]
+        experiment: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// One run: its configuration, status, timings and per-epoch metrics.
+    Show {
+        run: i64,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// The test-accuracy table of an experiment over its sweep axes (mean ± std over repeats).
+    Compare {
+        experiment: String,
+        /// Pivot: this axis down the rows (needs --cols).
+        #[arg(long, requires = "cols")]
+        rows: Option<String>,
+        /// Pivot: this axis across the columns (needs --rows).
+        #[arg(long, requires = "rows")]
+        cols: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Run a read-only SQL query over the results.
+    Query {
+        sql: String,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Datasets.
+    Data {
+        #[command(subcommand)]
+        command: DataCommand,
+    },
+    /// Measure training and evaluation throughput of one trial's model; prints one JSON line.
+    Bench {
+        file: PathBuf,
+        #[arg(long, default_value_t = 64)]
+        batch: usize,
+        #[arg(long, default_value_t = 20)]
+        steps: usize,
+        /// Which trial of the sweep (0-based).
+        #[arg(long, default_value_t = 0)]
+        trial: usize,
+        #[arg(long, default_value = "cpu")]
+        device: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Check headers and record counts of every dataset file found.
+    Verify {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+/// A mistake in what the user asked for (exit code 2), as opposed to a failure while doing it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Exit code for an error: 2 for bad input (files, flags, ids, SQL), 1 otherwise.
+pub fn exit_code(err: &anyhow::Error) -> i32 {
+    let bad_input = err.chain().any(|e| {
+        e.is::<UsageError>()
+            || e.is::<crate::spec::SpecError>()
+            || e.is::<crate::data::DataError>()
+            || e.is::<crate::store::StoreError>() && is_input_store_error(e)
+    });
+    if bad_input { 2 } else { 1 }
+}
+
+fn is_input_store_error(e: &(dyn std::error::Error + 'static)) -> bool {
+    e.downcast_ref::<crate::store::StoreError>()
+        .is_some_and(|s| s.is_bad_input())
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    commands::dispatch(cli)
+}

@@ -1,0 +1,65 @@
+//! Builders for tiny dataset files in tests.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub(crate) fn gz(raw: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(raw).unwrap();
+    enc.finish().unwrap()
+}
+
+pub(crate) fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// An IDX image file of `n` `size`x`size` images.
+pub(crate) fn idx_images(n: u32, size: u32, pixels: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for v in [2051, n, size, size] {
+        out.extend(v.to_be_bytes());
+    }
+    out.extend(pixels);
+    out
+}
+
+pub(crate) fn idx_labels(labels: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend(2049u32.to_be_bytes());
+    out.extend((labels.len() as u32).to_be_bytes());
+    out.extend(labels);
+    out
+}
+
+/// One CIFAR record whose pixel (channel, row, column) is `f(c, y, x)`.
+pub(crate) fn cifar_record(label: u8, f: impl Fn(usize, usize, usize) -> u8) -> Vec<u8> {
+    let mut out = vec![label];
+    for c in 0..3 {
+        for y in 0..32 {
+            for x in 0..32 {
+                out.push(f(c, y, x));
+            }
+        }
+    }
+    out
+}
+
+/// The data directory named by DENSENET_LAB_DATA, or `None` (with a note) when it is unset.
+pub(crate) fn real_data_dir(test: &str) -> Option<PathBuf> {
+    match std::env::var_os("DENSENET_LAB_DATA") {
+        Some(dir) => Some(PathBuf::from(dir)),
+        None => {
+            eprintln!("skipping {test}: DENSENET_LAB_DATA is not set");
+            None
+        }
+    }
+}
+
+/// Reads a whole (gzipped) file of the real data set.
+pub(crate) fn read_real(dir: &Path, sub: &str, name: &str) -> Vec<u8> {
+    let (_, bytes) = crate::data::files::read_dataset_file("test", &dir.join(sub), name).unwrap();
+    bytes
+}

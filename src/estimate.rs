@@ -1,0 +1,44 @@
+//! Rough memory and time estimates for `check`, from the configuration alone.
+
+use crate::model::ArchSummary;
+use crate::spec::{Optimizer, TrialConfig};
+
+/// Effective training throughput of the CPU backend on these DenseNets, in forward GFLOP/s
+/// (FLOPs as `model::arch` counts them, per image, times images per second). Measured with
+/// `densenet-lab bench experiments/seed-mnist.toml --batch 64` on the project's 2-vCPU machine;
+/// see the README's figures. A training step costs about three forward passes.
+pub const CPU_TRAIN_GFLOPS: f64 = 1.6;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimate {
+    /// Weights, gradients, optimizer state and one batch of saved activations (f32).
+    pub memory_mib: f64,
+    /// Training time on the CPU, all epochs, evaluation excluded.
+    pub cpu_minutes: f64,
+}
+
+pub fn estimate(config: &TrialConfig, arch: &ArchSummary) -> Estimate {
+    let optimizer_copies = match config.train.optimizer {
+        Optimizer::Adam { .. } => 2.0,
+        Optimizer::Sgd { momentum, .. } if momentum > 0.0 => 1.0,
+        Optimizer::Sgd { .. } => 0.0,
+    };
+    let param_bytes = arch.params as f64 * 4.0 * (2.0 + optimizer_copies);
+    let activation_bytes = arch.activations_per_image as f64 * 4.0 * config.train.batch_size as f64;
+    let images = config.data.train_samples.unwrap_or(train_images(config)) as f64
+        * (1.0 - config.data.validation_split);
+    let flops = arch.flops as f64 * images * config.train.epochs as f64;
+    Estimate {
+        memory_mib: (param_bytes + activation_bytes) / (1024.0 * 1024.0),
+        cpu_minutes: flops / (CPU_TRAIN_GFLOPS * 1e9) / 60.0,
+    }
+}
+
+fn train_images(config: &TrialConfig) -> usize {
+    use crate::spec::Dataset::*;
+    match config.data.dataset {
+        Mnist => 60_000,
+        MnistMini => 2_000,
+        Cifar10 => 50_000,
+    }
+}

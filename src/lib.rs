@@ -1,0 +1,16 @@
+//! densenet-lab: DenseNet sweeps from TOML files, trained with burn, logged to SQLite.
+//!
+//! Data flow: `spec` (experiment file -> validated trials) -> `runner` (store rows, scheduling)
+//! -> `train` (burn, with `model`) -> `store` (SQLite) <- `cli` (tables, queries). Only `model`
+//! and `train` name burn.
+
+pub mod cli;
+pub mod data;
+pub mod estimate;
+pub mod model;
+pub mod report;
+pub mod rng;
+pub mod runner;
+pub mod spec;
+pub mod store;
+pub mod train;

@@ -1,0 +1,172 @@
+//! DenseNet as burn modules, built from a [`ModelConfig`] with shapes known only at run time.
+
+use burn::module::{Initializer, Module};
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
+use burn::tensor::Tensor;
+use burn::tensor::activation::relu;
+use burn::tensor::backend::Backend;
+use burn::tensor::module::{avg_pool2d, max_pool2d};
+
+use super::arch::transition_channels;
+use super::layers::{BatchNorm2d, ForwardContext};
+use crate::spec::{Dataset, ModelConfig, Stem};
+
+/// A bias-free convolution with TF 'SAME' padding and He (fan-in) initialization, as in
+/// torchvision's DenseNet.
+fn conv<B: Backend>(
+    c_in: usize,
+    c_out: usize,
+    kernel: usize,
+    stride: usize,
+    device: &B::Device,
+) -> Conv2d<B> {
+    Conv2dConfig::new([c_in, c_out], [kernel, kernel])
+        .with_stride([stride, stride])
+        .with_padding(PaddingConfig2d::Same)
+        .with_bias(false)
+        .with_initializer(Initializer::KaimingNormal {
+            gain: 2f64.sqrt(),
+            fan_out_only: false,
+        })
+        .init(device)
+}
+
+/// BN-ReLU-conv, the pre-activation unit every DenseNet layer is made of.
+#[derive(Module, Debug)]
+pub struct NormReluConv<B: Backend> {
+    pub norm: BatchNorm2d<B>,
+    pub conv: Conv2d<B>,
+}
+
+impl<B: Backend> NormReluConv<B> {
+    fn new(c_in: usize, c_out: usize, kernel: usize, device: &B::Device) -> Self {
+        Self {
+            norm: BatchNorm2d::new(c_in, device),
+            conv: conv(c_in, c_out, kernel, 1, device),
+        }
+    }
+    fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        self.conv.forward(relu(self.norm.forward(x)))
+    }
+}
+
+/// One dense layer: [BN-ReLU-conv1x1(4k)-dropout-]BN-ReLU-conv3x3(k)-dropout.
+#[derive(Module, Debug)]
+pub struct DenseLayer<B: Backend> {
+    pub bottleneck: Option<NormReluConv<B>>,
+    pub conv: NormReluConv<B>,
+    pub dropout: f64,
+}
+
+impl<B: Backend> DenseLayer<B> {
+    fn forward(&self, x: Tensor<B, 4>, ctx: &mut ForwardContext) -> Tensor<B, 4> {
+        let x = match &self.bottleneck {
+            Some(unit) => ctx.dropout(unit.forward(x), self.dropout),
+            None => x,
+        };
+        ctx.dropout(self.conv.forward(x), self.dropout)
+    }
+}
+
+/// BN-ReLU-conv1x1-dropout-avgpool2x2 between dense blocks.
+#[derive(Module, Debug)]
+pub struct TransitionLayer<B: Backend> {
+    pub conv: NormReluConv<B>,
+    pub dropout: f64,
+}
+
+#[derive(Module, Debug)]
+pub struct DenseBlock<B: Backend> {
+    pub layers: Vec<DenseLayer<B>>,
+}
+
+impl<B: Backend> DenseBlock<B> {
+    /// Each layer sees the concatenation of the block input and all earlier layers' outputs;
+    /// the block outputs that concatenation including the last layer (the paper's form).
+    fn forward(&self, x: Tensor<B, 4>, ctx: &mut ForwardContext) -> Tensor<B, 4> {
+        self.layers.iter().fold(x, |features, layer| {
+            let new = layer.forward(features.clone(), ctx);
+            Tensor::cat(vec![features, new], 1)
+        })
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct DenseNet<B: Backend> {
+    pub stem: Conv2d<B>,
+    pub stem_pool: bool,
+    pub blocks: Vec<DenseBlock<B>>,
+    pub transitions: Vec<TransitionLayer<B>>,
+    pub head_norm: BatchNorm2d<B>,
+    pub classifier: Linear<B>,
+}
+
+impl<B: Backend> DenseNet<B> {
+    /// Builds the network for `dataset`'s images. Parameters are drawn from the backend's
+    /// generator: seed it first for reproducible weights.
+    pub fn new(model: &ModelConfig, dataset: Dataset, device: &B::Device) -> Self {
+        let k = model.growth_rate;
+        let mut channels = 2 * k;
+        let stem = match model.stem {
+            Stem::Imagenet => conv(dataset.channels(), channels, 7, 2, device),
+            Stem::Cifar => conv(dataset.channels(), channels, 3, 1, device),
+        };
+        let mut blocks = Vec::new();
+        let mut transitions = Vec::new();
+        for (b, &depth) in model.blocks.iter().enumerate() {
+            let layers = (0..depth)
+                .map(|i| {
+                    let c_in = channels + i * k;
+                    let (bottleneck, c_mid) = if model.bottleneck {
+                        (Some(NormReluConv::new(c_in, 4 * k, 1, device)), 4 * k)
+                    } else {
+                        (None, c_in)
+                    };
+                    DenseLayer {
+                        bottleneck,
+                        conv: NormReluConv::new(c_mid, k, 3, device),
+                        dropout: model.dropout,
+                    }
+                })
+                .collect();
+            blocks.push(DenseBlock { layers });
+            channels += depth * k;
+            if b + 1 < model.blocks.len() {
+                let out = transition_channels(model, channels);
+                transitions.push(TransitionLayer {
+                    conv: NormReluConv::new(channels, out, 1, device),
+                    dropout: model.dropout,
+                });
+                channels = out;
+            }
+        }
+        Self {
+            stem,
+            stem_pool: model.uses_stem_pool(),
+            blocks,
+            transitions,
+            head_norm: BatchNorm2d::new(channels, device),
+            classifier: LinearConfig::new(channels, dataset.num_classes()).init(device),
+        }
+    }
+
+    /// Logits `[N, classes]` for images `[N, C, H, W]`.
+    pub fn forward(&self, images: Tensor<B, 4>, ctx: &mut ForwardContext) -> Tensor<B, 2> {
+        let mut x = self.stem.forward(images);
+        if self.stem_pool {
+            x = max_pool2d(x, [3, 3], [2, 2], [0, 0], [1, 1], false);
+        }
+        for (b, block) in self.blocks.iter().enumerate() {
+            x = block.forward(x, ctx);
+            if let Some(t) = self.transitions.get(b) {
+                x = ctx.dropout(t.conv.forward(x), t.dropout);
+                x = avg_pool2d(x, [2, 2], [2, 2], [0, 0], true, false);
+            }
+        }
+        let x = relu(self.head_norm.forward(x));
+        let [n, c, h, w] = x.dims();
+        let pooled = x.reshape([n, c, h * w]).mean_dim(2).reshape([n, c]);
+        self.classifier.forward(pooled)
+    }
+}

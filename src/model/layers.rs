@@ -1,0 +1,134 @@
+//! The building blocks burn 0.21's CPU backend runs slowly when written the obvious way.
+//!
+//! `nn::BatchNorm` broadcasts `[1,C,1,1]` operands over `[N,C,H,W]`, a stride pattern for which
+//! the `flex` backend has no SIMD fast path; here the per-channel scale and shift are first
+//! expanded over the batch (`[N,C,1,1]`), folded into one multiply and one add, with the big
+//! tensor on the left. Dropout draws its mask on the host from the trial's generator instead of
+//! burn's per-element Bernoulli sampler. See `shared/notes/burn-0.21-cpu.md` for the figures.
+
+use burn::module::{Module, Param, RunningState};
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorData};
+
+use crate::rng::SplitMix64;
+
+const BN_EPSILON: f64 = 1e-5;
+/// PyTorch's default: running = (1 - m) * running + m * batch statistic.
+const BN_MOMENTUM: f64 = 0.1;
+
+/// Batch normalization over the channels of `[N, C, H, W]`, with running statistics for
+/// evaluation. Training mode is taken from the backend: autodiff backends normalize with the
+/// batch statistics, inner (`valid()`) backends with the running ones.
+#[derive(Module, Debug)]
+pub struct BatchNorm2d<B: Backend> {
+    pub gamma: Param<Tensor<B, 1>>,
+    pub beta: Param<Tensor<B, 1>>,
+    pub running_mean: RunningState<Tensor<B, 1>>,
+    pub running_var: RunningState<Tensor<B, 1>>,
+}
+
+impl<B: Backend> BatchNorm2d<B> {
+    pub fn new(channels: usize, device: &B::Device) -> Self {
+        Self {
+            gamma: Param::from_tensor(Tensor::ones([channels], device)),
+            beta: Param::from_tensor(Tensor::zeros([channels], device)),
+            running_mean: RunningState::new(Tensor::zeros([channels], device)),
+            running_var: RunningState::new(Tensor::ones([channels], device)),
+        }
+    }
+
+    pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        let [n, c, h, w] = x.dims();
+        let (mean, var) = if B::ad_enabled(&x.device()) {
+            let per_channel = |t: Tensor<B, 4>| -> Tensor<B, 1> {
+                t.reshape([n, c, h * w])
+                    .mean_dim(2)
+                    .mean_dim(0)
+                    .reshape([c])
+            };
+            let mean = per_channel(x.clone());
+            let centered = x.clone() - expand_over_batch(mean.clone(), n);
+            let var = per_channel(centered.square());
+            self.update_running(mean.clone(), var.clone(), n * h * w);
+            (mean, var)
+        } else {
+            (self.running_mean.value(), self.running_var.value())
+        };
+        let scale = self.gamma.val() / (var + BN_EPSILON).sqrt();
+        let shift = self.beta.val() - mean * scale.clone();
+        x * expand_over_batch(scale, n) + expand_over_batch(shift, n)
+    }
+
+    fn update_running(&self, mean: Tensor<B, 1>, var: Tensor<B, 1>, count: usize) {
+        // PyTorch keeps the unbiased variance in its running estimate.
+        let unbiased = if count > 1 {
+            count as f64 / (count as f64 - 1.0)
+        } else {
+            1.0
+        };
+        let blend = |running: Tensor<B, 1>, batch: Tensor<B, 1>| {
+            (running * (1.0 - BN_MOMENTUM) + batch.detach() * BN_MOMENTUM).detach()
+        };
+        let mean_running = blend(self.running_mean.value_sync(), mean);
+        let var_running = blend(self.running_var.value_sync(), var * unbiased);
+        self.running_mean.update(mean_running);
+        self.running_var.update(var_running);
+    }
+}
+
+/// `[C]` to `[N, C, 1, 1]`: materialized over the batch so that the broadcast against
+/// `[N, C, H, W]` hits the backend's "one scalar per row" fast path.
+fn expand_over_batch<B: Backend>(t: Tensor<B, 1>, n: usize) -> Tensor<B, 4> {
+    let [c] = t.dims();
+    t.reshape([1, c, 1, 1]).repeat_dim(0, n)
+}
+
+/// Where dropout masks come from during training.
+pub enum DropoutSource {
+    /// Drawn on the host from the trial's generator: cheap on the CPU backend, reproducible.
+    Host(SplitMix64),
+    /// Drawn on the device by the backend (GPU backends: no host-to-device copy per layer).
+    Device,
+}
+
+/// Per-forward-pass state: whether dropout is active and where its masks come from.
+pub struct ForwardContext {
+    pub dropout: Option<DropoutSource>,
+}
+
+impl ForwardContext {
+    /// Evaluation: no dropout.
+    pub fn eval() -> Self {
+        Self { dropout: None }
+    }
+
+    /// Inverted dropout: zero with probability `p`, scale survivors by 1/(1-p).
+    pub fn dropout<B: Backend, const D: usize>(&mut self, x: Tensor<B, D>, p: f64) -> Tensor<B, D> {
+        if p <= 0.0 {
+            return x;
+        }
+        let keep_scale = (1.0 / (1.0 - p)) as f32;
+        match &mut self.dropout {
+            None => x,
+            Some(DropoutSource::Host(rng)) => {
+                let shape = x.shape();
+                let threshold = (p * u32::MAX as f64) as u32;
+                let mask: Vec<f32> = (0..shape.num_elements())
+                    .map(|_| {
+                        if (rng.next_u64() >> 32) as u32 >= threshold {
+                            keep_scale
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect();
+                let mask = Tensor::from_data(TensorData::new(mask, shape), &x.device());
+                x * mask
+            }
+            Some(DropoutSource::Device) => {
+                let keep = x.random_like(burn::tensor::Distribution::Bernoulli(1.0 - p));
+                x * keep * keep_scale
+            }
+        }
+    }
+}

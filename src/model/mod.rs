@@ -1,0 +1,9 @@
+//! The DenseNet model: counts from the configuration (`arch`, no burn) and the burn modules.
+
+pub mod arch;
+mod densenet;
+mod layers;
+
+pub use arch::{ArchSummary, StageShape, summarize};
+pub use densenet::DenseNet;
+pub use layers::{DropoutSource, ForwardContext};

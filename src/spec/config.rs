@@ -1,0 +1,203 @@
+//! The resolved configuration of one trial: what the model, the data and the trainer are
+//! built from. Field names are the experiment file's keys.
+
+use serde::{Deserialize, Serialize};
+
+/// Datasets the trainer knows. `mnist-mini` is bundled in the binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Dataset {
+    Mnist,
+    MnistMini,
+    Cifar10,
+}
+
+impl Dataset {
+    /// Image side in pixels (all datasets are square).
+    pub fn image_size(self) -> usize {
+        match self {
+            Dataset::Mnist | Dataset::MnistMini => 28,
+            Dataset::Cifar10 => 32,
+        }
+    }
+    pub fn channels(self) -> usize {
+        match self {
+            Dataset::Mnist | Dataset::MnistMini => 1,
+            Dataset::Cifar10 => 3,
+        }
+    }
+    pub fn num_classes(self) -> usize {
+        10
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Dataset::Mnist => "mnist",
+            Dataset::MnistMini => "mnist-mini",
+            Dataset::Cifar10 => "cifar10",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    pub dataset: Dataset,
+    /// CIFAR augmentation: random 32x32 crop of the 4-pixel zero-padded image, horizontal flip.
+    #[serde(default)]
+    pub augment: bool,
+    /// Fraction of the training set held out as a validation split, in [0, 1).
+    #[serde(default)]
+    pub validation_split: f64,
+    /// Use only the first N training images (smoke tests, quick sweeps).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_samples: Option<usize>,
+    /// Use only the first N test images.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_samples: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stem {
+    /// 7x7 stride-2 conv with 2k filters (+ 3x3 stride-2 max-pool when `stem_pool`).
+    Imagenet,
+    /// One 3x3 conv with 2k filters.
+    Cifar,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transition {
+    /// Compress to k channels, as the reference TensorFlow code.
+    Growth,
+    /// Compress to floor(compression * channels), as DenseNet-BC.
+    Compression,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    pub growth_rate: usize,
+    /// Layers per dense block; a transition follows every block but the last.
+    pub blocks: Vec<usize>,
+    #[serde(default = "default_true")]
+    pub bottleneck: bool,
+    #[serde(default = "default_transition")]
+    pub transition: Transition,
+    #[serde(default = "default_compression")]
+    pub compression: f64,
+    #[serde(default = "default_stem")]
+    pub stem: Stem,
+    /// Only for the imagenet stem; absent means true there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stem_pool: Option<bool>,
+    #[serde(default)]
+    pub dropout: f64,
+}
+
+impl ModelConfig {
+    /// Whether the imagenet stem's 3x3 stride-2 max-pool is used.
+    pub fn uses_stem_pool(&self) -> bool {
+        self.stem == Stem::Imagenet && self.stem_pool.unwrap_or(true)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Optimizer {
+    Adam {
+        lr: f64,
+        #[serde(default = "default_beta1")]
+        beta1: f64,
+        #[serde(default = "default_beta2")]
+        beta2: f64,
+        #[serde(default = "default_eps")]
+        eps: f64,
+        #[serde(default)]
+        weight_decay: f64,
+    },
+    Sgd {
+        lr: f64,
+        #[serde(default)]
+        momentum: f64,
+        #[serde(default)]
+        nesterov: bool,
+        #[serde(default)]
+        weight_decay: f64,
+    },
+}
+
+impl Optimizer {
+    pub fn lr(&self) -> f64 {
+        match self {
+            Optimizer::Adam { lr, .. } | Optimizer::Sgd { lr, .. } => *lr,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Schedule {
+    Constant,
+    /// Multiply the rate by `factor` at each fraction of the run in `at` (epoch granularity).
+    Step {
+        at: Vec<f64>,
+        factor: f64,
+    },
+    /// Cosine decay from the base rate to `min_lr` over the run (step granularity).
+    Cosine {
+        #[serde(default)]
+        min_lr: f64,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub optimizer: Optimizer,
+    #[serde(default = "default_schedule")]
+    pub schedule: Schedule,
+    #[serde(default)]
+    pub seed: u64,
+    /// Log train loss and accuracy every N steps.
+    #[serde(default = "default_log_every")]
+    pub log_every: usize,
+}
+
+/// Everything one trial is built from. Serialized to JSON for the store and the hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrialConfig {
+    pub data: DataConfig,
+    pub model: ModelConfig,
+    pub train: TrainConfig,
+}
+
+fn default_true() -> bool {
+    true
+}
+fn default_transition() -> Transition {
+    Transition::Growth
+}
+fn default_compression() -> f64 {
+    0.5
+}
+fn default_stem() -> Stem {
+    Stem::Imagenet
+}
+fn default_beta1() -> f64 {
+    0.9
+}
+fn default_beta2() -> f64 {
+    0.999
+}
+fn default_eps() -> f64 {
+    1e-8
+}
+fn default_schedule() -> Schedule {
+    Schedule::Constant
+}
+fn default_log_every() -> usize {
+    10
+}

@@ -1,0 +1,130 @@
+//! Trial identity. A trial's hash names its results in the store, so it must depend only on
+//! the resolved config and be identical across runs, machines and serde_json feature sets.
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::config::TrialConfig;
+
+/// JSON of `value` with object keys sorted at every level and no whitespace.
+///
+/// Sorting is done here rather than relying on serde_json's default `BTreeMap`: another crate
+/// in the build enabling serde_json's `preserve_order` would otherwise silently change every
+/// hash.
+pub fn canonical_json(value: &Value) -> String {
+    let mut out = String::new();
+    write_canonical(value, &mut out);
+    out
+}
+
+fn write_canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                write_canonical(&map[key.as_str()], out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
+/// The canonical JSON of a resolved trial config (what the hash is taken over).
+pub fn canonical_config_json(config: &TrialConfig) -> String {
+    let value = serde_json::to_value(config).expect("TrialConfig serializes to JSON");
+    canonical_json(&value)
+}
+
+/// First 16 hex characters of the SHA-256 of the config's canonical JSON.
+pub fn trial_hash(config: &TrialConfig) -> String {
+    let digest = Sha256::digest(canonical_config_json(config).as_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::config::*;
+    use super::*;
+
+    fn config() -> TrialConfig {
+        TrialConfig {
+            data: DataConfig {
+                dataset: Dataset::Mnist,
+                augment: false,
+                validation_split: 0.0,
+                train_samples: None,
+                test_samples: None,
+            },
+            model: ModelConfig {
+                growth_rate: 12,
+                blocks: vec![4, 4, 4],
+                bottleneck: true,
+                transition: Transition::Growth,
+                compression: 0.5,
+                stem: Stem::Cifar,
+                stem_pool: None,
+                dropout: 0.2,
+            },
+            train: TrainConfig {
+                epochs: 2,
+                batch_size: 64,
+                optimizer: Optimizer::Adam {
+                    lr: 1e-3,
+                    beta1: 0.9,
+                    beta2: 0.999,
+                    eps: 1e-8,
+                    weight_decay: 0.0,
+                },
+                schedule: Schedule::Constant,
+                seed: 1,
+                log_every: 10,
+            },
+        }
+    }
+
+    #[test]
+    fn canonical_json_sorts_keys_at_every_level() {
+        let value = serde_json::json!({"b": 1, "a": {"z": [1, {"y": 2, "x": 3}], "c": 0.5}});
+        assert_eq!(
+            canonical_json(&value),
+            r#"{"a":{"c":0.5,"z":[1,{"x":3,"y":2}]},"b":1}"#
+        );
+    }
+
+    #[test]
+    fn hash_is_pinned_so_a_format_change_is_caught() {
+        assert_eq!(
+            canonical_config_json(&config()),
+            r#"{"data":{"augment":false,"dataset":"mnist","validation_split":0.0},"model":{"blocks":[4,4,4],"bottleneck":true,"compression":0.5,"dropout":0.2,"growth_rate":12,"stem":"cifar","transition":"growth"},"train":{"batch_size":64,"epochs":2,"log_every":10,"optimizer":{"beta1":0.9,"beta2":0.999,"eps":1e-8,"kind":"adam","lr":0.001,"weight_decay":0.0},"schedule":{"kind":"constant"},"seed":1}}"#
+        );
+        assert_eq!(trial_hash(&config()), "9900e7f4d227b523");
+    }
+
+    #[test]
+    fn equal_configs_hash_equal_and_any_change_changes_the_hash() {
+        let a = config();
+        assert_eq!(trial_hash(&a), trial_hash(&a.clone()));
+        assert_eq!(trial_hash(&a).len(), 16);
+        let mut b = a.clone();
+        b.train.seed = 2;
+        assert_ne!(trial_hash(&a), trial_hash(&b));
+    }
+}

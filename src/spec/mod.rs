@@ -1,0 +1,80 @@
+//! Experiment files: parsing, validation with located diagnostics, and sweep expansion into
+//! trials. Everything that can be wrong with a file is found here, before any training starts.
+
+pub mod config;
+mod error;
+mod geometry;
+mod hash;
+mod ignored;
+mod location;
+mod parse;
+mod sweep;
+mod template;
+mod validate;
+mod wording;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::PathBuf;
+
+pub use config::*;
+pub use error::{Diagnostic, SpecError};
+pub use geometry::{GeometryError, feature_map_sizes, stem_output};
+pub use hash::{canonical_config_json, trial_hash};
+pub use parse::{load_experiment, parse_experiment};
+pub use template::{TEMPLATE, render_template};
+
+/// A parsed and validated experiment file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Experiment {
+    pub name: String,
+    pub description: String,
+    /// Where the file was read from (as given).
+    pub path: PathBuf,
+    /// The file's text, kept so a run can store exactly what it ran.
+    pub source: String,
+    /// The config of the file without any sweep override.
+    pub base: TrialConfig,
+    pub sweep: Sweep,
+}
+
+/// How the base config is varied. No `[sweep]` table is one point, one repeat.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sweep {
+    pub strategy: Strategy,
+    /// Seeds per point.
+    pub repeats: usize,
+    /// In file order; the first axis varies slowest.
+    pub axes: Vec<Axis>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    /// Every combination of axis values.
+    Grid,
+    /// `samples` distinct grid points drawn without replacement, seeded by `seed`.
+    Random { samples: usize, seed: u64 },
+}
+
+/// One swept key and the values it takes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Axis {
+    /// Dotted config key, e.g. `model.dropout`.
+    pub key: String,
+    pub values: Vec<serde_json::Value>,
+}
+
+/// One run: a point of the sweep with one seed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trial {
+    /// Position in the run order: `point * repeats + repeat`.
+    pub index: usize,
+    pub repeat: usize,
+    /// Axis key -> value, in file order.
+    pub overrides: Vec<(String, serde_json::Value)>,
+    /// The resolved config; `train.seed` already includes the repeat.
+    pub config: TrialConfig,
+    /// [`trial_hash`] of `config`.
+    pub hash: String,
+}

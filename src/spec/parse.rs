@@ -1,0 +1,151 @@
+//! Reading an experiment file: TOML into typed tables (serde, unknown keys rejected), then
+//! every value rule, so one run reports every problem in the file with its position.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::Experiment;
+use super::config::{DataConfig, ModelConfig, TrainConfig, TrialConfig};
+use super::error::{Diagnostic, SpecError};
+use super::ignored::{dropped_message, lookup};
+use super::location::{Reporter, join};
+use super::sweep::{RawSweep, check_sweep};
+use super::wording::{Kind, reword};
+
+/// The file as written: the base config's tables plus the sweep.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    name: String,
+    #[serde(default)]
+    description: String,
+    data: DataConfig,
+    model: ModelConfig,
+    train: TrainConfig,
+    sweep: Option<RawSweep>,
+}
+
+/// Reads and parses the experiment file at `path`; a read failure names the path.
+pub fn load_experiment(path: &Path) -> Result<Experiment, SpecError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        SpecError::new(vec![Diagnostic {
+            file: path.to_path_buf(),
+            line: 0,
+            column: 0,
+            key: String::new(),
+            message: format!("cannot read the experiment file: {e}"),
+        }])
+    })?;
+    parse_experiment(&text, path)
+}
+
+/// Parses and validates an experiment file's `text`; `origin` names it in diagnostics.
+///
+/// A TOML syntax or type error stops at that error; otherwise every broken rule is reported.
+pub fn parse_experiment(text: &str, origin: &Path) -> Result<Experiment, SpecError> {
+    let mut rep = Reporter::new(origin, text);
+    let raw: RawFile = match toml::from_str(text) {
+        Ok(raw) => raw,
+        Err(err) => {
+            report_toml_error(&err, &mut rep);
+            return Err(rep.finish().expect_err("an error was just reported"));
+        }
+    };
+    // toml accepts a little more than toml_edit (integers beyond i64); without toml_edit's
+    // spans no later error could be located, so such a file stops here.
+    if let Some((message, span)) = rep.index.error.clone() {
+        let offset = span.map_or(0, |s| s.start);
+        rep.at_offset(offset, "", message);
+        return Err(rep.finish().expect_err("an error was just reported"));
+    }
+    check_name(&raw.name, &mut rep);
+    let base = TrialConfig {
+        data: raw.data,
+        model: raw.model,
+        train: raw.train,
+    };
+    check_dropped_keys(&base, &mut rep);
+    let sweep = check_sweep(raw.sweep, &base, &mut rep);
+    rep.finish()?;
+    Ok(Experiment {
+        name: raw.name,
+        description: raw.description,
+        path: origin.to_path_buf(),
+        source: text.to_string(),
+        base,
+        sweep,
+    })
+}
+
+/// A syntax or type error from toml, located and named through its span.
+fn report_toml_error(err: &toml::de::Error, rep: &mut Reporter) {
+    let (message, kind) = reword(err.message());
+    let Some(span) = err.span() else {
+        rep.at_offset(0, "", message);
+        return;
+    };
+    let found = rep
+        .index
+        .path_at(&span)
+        .map(|(p, is_key)| (p.to_string(), is_key));
+    match (kind, found) {
+        // An unknown key in an inline table: serde's span is the whole table.
+        (Kind::UnknownKey(name), Some((table, false))) => {
+            let key = join(&table, &name);
+            if rep.index.contains(&key) {
+                rep.at_key(&key, message);
+            } else {
+                rep.at_offset(span.start, &key, message);
+            }
+        }
+        // A missing key: serde points at the table it is missing from.
+        (Kind::MissingKey(name), found) => {
+            let table = found.map(|(p, _)| p).unwrap_or_default();
+            rep.at_offset(span.start, &join(&table, &name), message);
+        }
+        (_, found) => {
+            let key = found.map(|(p, _)| p).unwrap_or_default();
+            rep.at_offset(span.start, &key, message);
+        }
+    }
+}
+
+/// Keys of data/model/train that deserialized but are not in the config (see `ignored`).
+fn check_dropped_keys(base: &TrialConfig, rep: &mut Reporter) {
+    let kept = serde_json::to_value(base).expect("TrialConfig serializes to JSON");
+    let dropped: Vec<String> = rep
+        .index
+        .paths()
+        .filter(|p| {
+            ["data.", "model.", "train."]
+                .iter()
+                .any(|t| p.starts_with(t))
+        })
+        .filter(|p| !p.contains(['[', '"']) && lookup(&kept, p).is_none())
+        .map(str::to_string)
+        .collect();
+    for path in dropped {
+        let (table, name) = path.rsplit_once('.').expect("paths checked are dotted");
+        rep.at_key(&path, dropped_message(name, lookup(&kept, table)));
+    }
+}
+
+/// The name becomes a directory under the results folder.
+fn check_name(name: &str, rep: &mut Reporter) {
+    let ok = !name.is_empty()
+        && name != "."
+        && name != ".."
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if !ok {
+        rep.at_value(
+            "name",
+            format!(
+                "expected a name usable as a directory name (letters, digits, '.', '_', '-'; \
+                 not empty, \".\" or \"..\"), found {name:?}"
+            ),
+        );
+    }
+}

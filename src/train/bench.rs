@@ -1,0 +1,163 @@
+//! `densenet-lab bench`: training and evaluation throughput of one configuration, on
+//! synthetic images of the dataset's shape (throughput does not depend on pixel values).
+
+use std::time::Instant;
+
+use anyhow::Result;
+use burn::module::AutodiffModule;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::GradientsParams;
+use burn::tensor::backend::AutodiffBackend;
+use serde::Serialize;
+
+use super::ComputeDevice;
+use super::optim::AnyOptimizer;
+use super::trainer::{images_tensor, labels_tensor};
+use crate::data::Batch;
+use crate::model::{DenseNet, DropoutSource, ForwardContext};
+use crate::rng::SplitMix64;
+use crate::spec::TrialConfig;
+
+/// One line of `bench` output.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    pub device: String,
+    pub batch_size: usize,
+    pub steps: usize,
+    pub warmup_steps: usize,
+    /// Median over the measured steps of batch / step time.
+    pub train_images_per_sec: f64,
+    pub eval_images_per_sec: f64,
+    pub train_step_ms_median: f64,
+    /// Peak resident memory of this process (CPU) in MiB, from the kernel's high-water mark.
+    pub peak_rss_mib: Option<f64>,
+    pub threads: usize,
+}
+
+const WARMUP_STEPS: usize = 3;
+
+pub fn bench(
+    config: &TrialConfig,
+    device: ComputeDevice,
+    batch_size: usize,
+    steps: usize,
+) -> Result<BenchReport> {
+    match device {
+        ComputeDevice::Cpu => bench_on::<super::backends::CpuTrain>(
+            Default::default(),
+            true,
+            device,
+            config,
+            batch_size,
+            steps,
+        ),
+        #[cfg(feature = "cuda")]
+        ComputeDevice::Cuda(i) => {
+            let d = super::backends::cuda_device(i)?;
+            bench_on::<burn::backend::Autodiff<burn::backend::Cuda>>(
+                d, false, device, config, batch_size, steps,
+            )
+        }
+        #[cfg(not(feature = "cuda"))]
+        ComputeDevice::Cuda(i) => {
+            super::backends::cuda_device(i)?;
+            unreachable!("cuda_device fails without the cuda feature")
+        }
+    }
+}
+
+fn synthetic_batch(config: &TrialConfig, batch_size: usize, rng: &mut SplitMix64) -> Batch {
+    let ds = config.data.dataset;
+    let (channels, size) = (ds.channels(), ds.image_size());
+    Batch {
+        images: (0..batch_size * channels * size * size)
+            .map(|_| rng.unit_f64() as f32 * 2.0 - 1.0)
+            .collect(),
+        labels: (0..batch_size)
+            .map(|_| rng.below(ds.num_classes()) as i64)
+            .collect(),
+        len: batch_size,
+        channels,
+        size,
+    }
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+fn bench_on<B: AutodiffBackend>(
+    device: B::Device,
+    host_masks: bool,
+    name: ComputeDevice,
+    config: &TrialConfig,
+    batch_size: usize,
+    steps: usize,
+) -> Result<BenchReport> {
+    anyhow::ensure!(
+        batch_size >= 1 && steps >= 1,
+        "bench needs --batch >= 1 and --steps >= 1"
+    );
+    B::seed(&device, config.train.seed);
+    let mut rng = SplitMix64::new(config.train.seed);
+    let batch = synthetic_batch(config, batch_size, &mut rng);
+    let mut model = DenseNet::<B>::new(&config.model, config.data.dataset, &device);
+    let mut optim = AnyOptimizer::<DenseNet<B>, B>::new(&config.train.optimizer);
+    let loss_fn = CrossEntropyLossConfig::new().init(&device);
+    let lr = config.train.optimizer.lr();
+    let mut train_times = Vec::new();
+    for step in 0..WARMUP_STEPS + steps {
+        let start = Instant::now();
+        let dropout = if host_masks {
+            DropoutSource::Host(SplitMix64::new(step as u64))
+        } else {
+            DropoutSource::Device
+        };
+        let logits = model.forward(
+            images_tensor(&batch, &device),
+            &mut ForwardContext {
+                dropout: Some(dropout),
+            },
+        );
+        let loss = loss_fn.forward(logits, labels_tensor::<B>(&batch, &device));
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optim.step(lr, model, grads);
+        // Reading a value back waits for the device to finish the step.
+        let _ = model.classifier.weight.val().into_data();
+        if step >= WARMUP_STEPS {
+            train_times.push(start.elapsed().as_secs_f64());
+        }
+    }
+    let eval_model = model.valid();
+    let mut eval_times = Vec::new();
+    for step in 0..WARMUP_STEPS + steps {
+        let start = Instant::now();
+        let logits =
+            eval_model.forward(images_tensor(&batch, &device), &mut ForwardContext::eval());
+        let _ = logits.into_data();
+        if step >= WARMUP_STEPS {
+            eval_times.push(start.elapsed().as_secs_f64());
+        }
+    }
+    let train_step = median(train_times);
+    Ok(BenchReport {
+        device: name.to_string(),
+        batch_size,
+        steps,
+        warmup_steps: WARMUP_STEPS,
+        train_images_per_sec: batch_size as f64 / train_step,
+        eval_images_per_sec: batch_size as f64 / median(eval_times),
+        train_step_ms_median: train_step * 1e3,
+        peak_rss_mib: peak_rss_mib(),
+        threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+    })
+}
+
+/// `VmHWM` from /proc/self/status (Linux); None elsewhere.
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}

@@ -1,0 +1,226 @@
+//! The epoch loop, generic over the burn backend.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use burn::module::{AutodiffModule, Module};
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::GradientsParams;
+use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{ElementConversion, Int, Tensor, TensorData};
+
+use super::optim::AnyOptimizer;
+use super::schedule::{RunPosition, learning_rate};
+use super::{EpochMetrics, EvalMetrics, Outcome, StepMetrics, TrainObserver};
+use crate::data::{AUGMENT_PURPOSE, Batch, ImageSet, Normalization, Splits, batches, epoch_order};
+use crate::model::{DenseNet, DropoutSource, ForwardContext};
+use crate::rng::SplitMix64;
+use crate::spec::TrialConfig;
+
+/// Purpose of the dropout-mask stream derived from the trial seed (see `SplitMix64::derived`).
+const DROPOUT_PURPOSE: u64 = 0x4452_4f50_4f55_5400; // "DROPOUT\0"
+
+pub(crate) fn images_tensor<B: Backend>(batch: &Batch, device: &B::Device) -> Tensor<B, 4> {
+    let shape = [batch.len, batch.channels, batch.size, batch.size];
+    Tensor::from_data(TensorData::new(batch.images.clone(), shape), device)
+}
+
+pub(crate) fn labels_tensor<B: Backend>(batch: &Batch, device: &B::Device) -> Tensor<B, 1, Int> {
+    Tensor::from_data(TensorData::new(batch.labels.clone(), [batch.len]), device)
+}
+
+/// Mean loss and accuracy of `model` over a whole split, in evaluation mode.
+pub(crate) fn evaluate<B: Backend>(
+    model: &DenseNet<B>,
+    set: &ImageSet,
+    norm: &Normalization,
+    batch_size: usize,
+    device: &B::Device,
+) -> EvalMetrics {
+    let loss_fn = CrossEntropyLossConfig::new().init(device);
+    let order: Vec<usize> = (0..set.len()).collect();
+    let (mut loss_sum, mut correct) = (0.0f64, 0i64);
+    for indices in batches(&order, batch_size) {
+        let batch = set.batch(indices, norm, None);
+        let logits = model.forward(images_tensor(&batch, device), &mut ForwardContext::eval());
+        let labels = labels_tensor::<B>(&batch, device);
+        let loss: f64 = loss_fn
+            .forward(logits.clone(), labels.clone())
+            .into_scalar()
+            .elem();
+        loss_sum += loss * batch.len as f64;
+        correct += count_correct(logits, labels);
+    }
+    let n = set.len().max(1) as f64;
+    EvalMetrics {
+        loss: loss_sum / n,
+        accuracy: correct as f64 / n,
+    }
+}
+
+fn count_correct<B: Backend>(logits: Tensor<B, 2>, labels: Tensor<B, 1, Int>) -> i64 {
+    let predicted = logits.argmax(1).flatten::<1>(0, 1);
+    predicted.equal(labels).int().sum().into_scalar().elem()
+}
+
+/// Running sums of train loss and accuracy over a window of steps.
+#[derive(Default)]
+struct Window {
+    loss: f64,
+    correct: i64,
+    seen: usize,
+}
+
+impl Window {
+    fn add(&mut self, loss: f64, correct: i64, n: usize) {
+        self.loss += loss * n as f64;
+        self.correct += correct;
+        self.seen += n;
+    }
+    fn means(&self) -> (f64, f64) {
+        let n = self.seen.max(1) as f64;
+        (self.loss / n, self.correct as f64 / n)
+    }
+}
+
+/// Trains one trial to completion (or divergence, or a stop request), reporting through
+/// `observer` and checkpointing into `checkpoint_dir` at every epoch end.
+pub(crate) fn train_on<B: AutodiffBackend>(
+    device: B::Device,
+    host_dropout_masks: bool,
+    config: &TrialConfig,
+    data: &Splits,
+    checkpoint_dir: &Path,
+    observer: &mut dyn TrainObserver,
+) -> Result<Outcome> {
+    let seed = config.train.seed;
+    B::seed(&device, seed);
+    let mut model = DenseNet::<B>::new(&config.model, config.data.dataset, &device);
+    let mut optim = AnyOptimizer::<DenseNet<B>, B>::new(&config.train.optimizer);
+    let loss_fn = CrossEntropyLossConfig::new().init(&device);
+    let train_cfg = &config.train;
+    let n_train = data.train.len();
+    let steps_per_epoch = n_train.div_ceil(train_cfg.batch_size);
+    let total_steps = (steps_per_epoch * train_cfg.epochs) as f64;
+    let base_lr = train_cfg.optimizer.lr();
+    std::fs::create_dir_all(checkpoint_dir).with_context(|| {
+        format!(
+            "cannot create checkpoint folder {}",
+            checkpoint_dir.display()
+        )
+    })?;
+
+    let mut step: u64 = 0;
+    for epoch in 0..train_cfg.epochs {
+        let epoch_start = Instant::now();
+        let mut train_seconds = 0.0;
+        let order = epoch_order(n_train, seed, epoch);
+        let (mut window, mut whole_epoch) = (Window::default(), Window::default());
+        let mut lr = base_lr;
+        for (b, indices) in batches(&order, train_cfg.batch_size).enumerate() {
+            if observer.stop_requested() {
+                return Ok(Outcome::Stopped { epoch: epoch + 1 });
+            }
+            let step_start = Instant::now();
+            let position = RunPosition {
+                epoch,
+                epochs: train_cfg.epochs,
+                progress: step as f64 / total_steps,
+            };
+            lr = learning_rate(&train_cfg.schedule, base_lr, position);
+            let mut augment_rng = config
+                .data
+                .augment
+                .then(|| SplitMix64::derived(seed, &[AUGMENT_PURPOSE, epoch as u64, b as u64]));
+            let batch = data.train.batch(indices, &data.norm, augment_rng.as_mut());
+            let dropout_rng = SplitMix64::derived(seed, &[DROPOUT_PURPOSE, step]);
+            let mut ctx = ForwardContext {
+                dropout: Some(if host_dropout_masks {
+                    DropoutSource::Host(dropout_rng)
+                } else {
+                    DropoutSource::Device
+                }),
+            };
+            let logits = model.forward(images_tensor(&batch, &device), &mut ctx);
+            let labels = labels_tensor::<B>(&batch, &device);
+            let loss = loss_fn.forward(logits.clone(), labels.clone());
+            let loss_value: f64 = loss.clone().into_scalar().elem();
+            step += 1;
+            if !loss_value.is_finite() {
+                return Ok(Outcome::Diverged {
+                    epoch: epoch + 1,
+                    step,
+                    loss: loss_value,
+                });
+            }
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(lr, model, grads);
+            let correct = count_correct(logits.detach(), labels);
+            train_seconds += step_start.elapsed().as_secs_f64();
+            window.add(loss_value, correct, batch.len);
+            whole_epoch.add(loss_value, correct, batch.len);
+            if step.is_multiple_of(train_cfg.log_every as u64) {
+                let (loss, accuracy) = window.means();
+                observer.step(&StepMetrics {
+                    epoch: epoch + 1,
+                    step,
+                    loss,
+                    accuracy,
+                    lr,
+                })?;
+                window = Window::default();
+            }
+        }
+        let eval_model = model.valid();
+        let test = evaluate(
+            &eval_model,
+            &data.test,
+            &data.norm,
+            train_cfg.batch_size,
+            &device,
+        );
+        let val = data
+            .val
+            .as_ref()
+            .map(|v| evaluate(&eval_model, v, &data.norm, train_cfg.batch_size, &device));
+        let checkpoint = save_checkpoint(&model, &optim, checkpoint_dir)?;
+        let (train_loss, train_accuracy) = whole_epoch.means();
+        observer.epoch(&EpochMetrics {
+            epoch: epoch + 1,
+            step,
+            train_loss,
+            train_accuracy,
+            val,
+            test,
+            lr,
+            images_per_sec: n_train as f64 / train_seconds.max(1e-9),
+            epoch_seconds: epoch_start.elapsed().as_secs_f64(),
+            checkpoint,
+        })?;
+    }
+    Ok(Outcome::Completed)
+}
+
+/// Writes `model.mpk` and `optimizer.mpk` through temporary names and renames, so that a
+/// killed trial never leaves a torn checkpoint.
+fn save_checkpoint<B: AutodiffBackend>(
+    model: &DenseNet<B>,
+    optim: &AnyOptimizer<DenseNet<B>, B>,
+    dir: &Path,
+) -> Result<PathBuf> {
+    let recorder = NamedMpkFileRecorder::<FullPrecisionSettings>::new();
+    let final_model = dir.join("model.mpk");
+    let final_optim = dir.join("optimizer.mpk");
+    model
+        .clone()
+        .save_file(dir.join("model-writing"), &recorder)
+        .with_context(|| format!("cannot write checkpoint in {}", dir.display()))?;
+    optim
+        .save(&dir.join("optimizer-writing"))
+        .with_context(|| format!("cannot write optimizer state in {}", dir.display()))?;
+    std::fs::rename(dir.join("model-writing.mpk"), &final_model)?;
+    std::fs::rename(dir.join("optimizer-writing.mpk"), &final_optim)?;
+    Ok(final_model)
+}
