@@ -151,6 +151,22 @@ impl<B: Backend> DenseNet<B> {
         }
     }
 
+    /// Parameters trained by the optimizer. burn's `num_params` also counts batch norm's
+    /// running statistics, which PyTorch (and our counts) treat as buffers.
+    pub fn trainable_params(&self) -> usize {
+        let layer_norms = self.blocks.iter().flat_map(|b| &b.layers).flat_map(|l| {
+            l.bottleneck
+                .iter()
+                .map(|u| &u.norm)
+                .chain(std::iter::once(&l.conv.norm))
+        });
+        let norms = layer_norms
+            .chain(self.transitions.iter().map(|t| &t.conv.norm))
+            .chain(std::iter::once(&self.head_norm));
+        let running: usize = norms.map(|n| 2 * n.channels()).sum();
+        self.num_params() - running
+    }
+
     /// Logits `[N, classes]` for images `[N, C, H, W]`.
     pub fn forward(&self, images: Tensor<B, 4>, ctx: &mut ForwardContext) -> Tensor<B, 2> {
         let mut x = self.stem.forward(images);

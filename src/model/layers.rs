@@ -37,6 +37,10 @@ impl<B: Backend> BatchNorm2d<B> {
         }
     }
 
+    pub fn channels(&self) -> usize {
+        self.gamma.dims()[0]
+    }
+
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let [n, c, h, w] = x.dims();
         let (mean, var) = if B::ad_enabled(&x.device()) {

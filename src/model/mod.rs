@@ -7,3 +7,6 @@ mod layers;
 pub use arch::{ArchSummary, StageShape, summarize};
 pub use densenet::DenseNet;
 pub use layers::{DropoutSource, ForwardContext};
+
+#[cfg(test)]
+mod tests;

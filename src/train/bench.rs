@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::ComputeDevice;
 use super::optim::AnyOptimizer;
-use super::trainer::{images_tensor, labels_tensor};
+use super::trainer::{images_tensor, labels_tensor, seeded_model};
 use crate::data::Batch;
 use crate::model::{DenseNet, DropoutSource, ForwardContext};
 use crate::rng::SplitMix64;
@@ -99,10 +99,9 @@ fn bench_on<B: AutodiffBackend>(
         batch_size >= 1 && steps >= 1,
         "bench needs --batch >= 1 and --steps >= 1"
     );
-    B::seed(&device, config.train.seed);
     let mut rng = SplitMix64::new(config.train.seed);
     let batch = synthetic_batch(config, batch_size, &mut rng);
-    let mut model = DenseNet::<B>::new(&config.model, config.data.dataset, &device);
+    let mut model = seeded_model::<B>(config, &device);
     let mut optim = AnyOptimizer::<DenseNet<B>, B>::new(&config.train.optimizer);
     let loss_fn = CrossEntropyLossConfig::new().init(&device);
     let lr = config.train.optimizer.lr();

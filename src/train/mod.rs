@@ -152,3 +152,6 @@ mod backends {
         unreachable!("cuda_device fails first without the cuda feature")
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -31,6 +31,22 @@ pub(crate) fn labels_tensor<B: Backend>(batch: &Batch, device: &B::Device) -> Te
     Tensor::from_data(TensorData::new(batch.labels.clone(), [batch.len]), device)
 }
 
+/// The backend's generator is global to the process: trials on other threads (`--jobs`) would
+/// draw from it between our seeding and our initialization.
+static INIT_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The network with weights drawn from the backend generator seeded with the trial seed.
+pub(crate) fn seeded_model<B: Backend>(config: &TrialConfig, device: &B::Device) -> DenseNet<B> {
+    let _guard = INIT_LOCK
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    B::seed(device, config.train.seed);
+    let model = DenseNet::<B>::new(&config.model, config.data.dataset, device);
+    // burn initializes parameters lazily, on first use: force it while the lock is held.
+    let _ = model.num_params();
+    model
+}
+
 /// Mean loss and accuracy of `model` over a whole split, in evaluation mode.
 pub(crate) fn evaluate<B: Backend>(
     model: &DenseNet<B>,
@@ -65,6 +81,14 @@ fn count_correct<B: Backend>(logits: Tensor<B, 2>, labels: Tensor<B, 1, Int>) ->
     predicted.equal(labels).int().sum().into_scalar().elem()
 }
 
+/// A NaN or infinite loss, or a cross-entropy above a thousand times that of uniform guessing
+/// (ln classes): logits thousands apart. Behind batch norm a far too large learning rate
+/// rarely reaches NaN in f32; it swings the loss between 1e6 and 1e18 instead, and
+/// training on from there is training on garbage.
+pub(crate) fn diverged(loss: f64, classes: usize) -> bool {
+    !loss.is_finite() || loss > 1000.0 * (classes as f64).ln()
+}
+
 /// Running sums of train loss and accuracy over a window of steps.
 #[derive(Default)]
 struct Window {
@@ -96,8 +120,7 @@ pub(crate) fn train_on<B: AutodiffBackend>(
     observer: &mut dyn TrainObserver,
 ) -> Result<Outcome> {
     let seed = config.train.seed;
-    B::seed(&device, seed);
-    let mut model = DenseNet::<B>::new(&config.model, config.data.dataset, &device);
+    let mut model = seeded_model::<B>(config, &device);
     let mut optim = AnyOptimizer::<DenseNet<B>, B>::new(&config.train.optimizer);
     let loss_fn = CrossEntropyLossConfig::new().init(&device);
     let train_cfg = &config.train;
@@ -148,7 +171,7 @@ pub(crate) fn train_on<B: AutodiffBackend>(
             let loss = loss_fn.forward(logits.clone(), labels.clone());
             let loss_value: f64 = loss.clone().into_scalar().elem();
             step += 1;
-            if !loss_value.is_finite() {
+            if diverged(loss_value, config.data.dataset.num_classes()) {
                 return Ok(Outcome::Diverged {
                     epoch: epoch + 1,
                     step,

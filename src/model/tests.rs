@@ -1,0 +1,361 @@
+//! The built network against the counts from the configuration, hand-computed values and a
+//! published figure; batch norm's statistics; gradients against finite differences.
+
+use burn::backend::{Autodiff, Flex};
+use burn::module::{AutodiffModule, Param};
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::tensor::backend::Backend;
+use burn::tensor::{Distribution, Int, Tensor, TensorData};
+
+use super::layers::BatchNorm2d;
+use super::{DenseNet, ForwardContext, summarize};
+use crate::spec::{Dataset, ModelConfig, Stem, Transition};
+
+type B = Flex;
+type AD = Autodiff<Flex>;
+
+fn config(
+    k: usize,
+    blocks: &[usize],
+    stem: Stem,
+    pool: Option<bool>,
+    bottleneck: bool,
+    transition: Transition,
+) -> ModelConfig {
+    ModelConfig {
+        growth_rate: k,
+        blocks: blocks.to_vec(),
+        bottleneck,
+        transition,
+        compression: 0.5,
+        stem,
+        stem_pool: pool,
+        dropout: 0.0,
+    }
+}
+
+fn built_params(model: &ModelConfig, dataset: Dataset) -> usize {
+    DenseNet::<B>::new(model, dataset, &Default::default()).trainable_params()
+}
+
+#[test]
+fn parameter_counts_match_hand_computed_values() {
+    // k=12, 4-4-4-4, 7x7/2 stem: stem 1176; blocks 29520 + 3x27120; transitions 1008 + 2x840;
+    // head BN 120 + linear 610.
+    let g = config(
+        12,
+        &[4, 4, 4, 4],
+        Stem::Imagenet,
+        Some(false),
+        true,
+        Transition::Growth,
+    );
+    assert_eq!(summarize(&g, Dataset::Mnist).params, 115_474);
+    // k=12, 2-2, 3x3 stem, basic layers: 216 + 6600 + 672 + 3960 + 442.
+    let basic = config(12, &[2, 2], Stem::Cifar, None, false, Transition::Growth);
+    assert_eq!(summarize(&basic, Dataset::Mnist).params, 11_890);
+}
+
+#[test]
+fn densenet_bc_100_has_the_published_parameter_count() {
+    // 769,162 is what the widely used PyTorch DenseNet-BC-100 (k=12) on CIFAR-10 reports
+    // (conv without bias, BN weight and bias, linear with bias): the paper's "0.8M".
+    let bc = config(
+        12,
+        &[16, 16, 16],
+        Stem::Cifar,
+        None,
+        true,
+        Transition::Compression,
+    );
+    assert_eq!(summarize(&bc, Dataset::Cifar10).params, 769_162);
+    assert_eq!(built_params(&bc, Dataset::Cifar10), 769_162);
+}
+
+#[test]
+fn built_parameter_count_equals_the_count_from_the_config_for_every_variant() {
+    let variants = [
+        (
+            config(
+                12,
+                &[4, 4, 32],
+                Stem::Imagenet,
+                None,
+                true,
+                Transition::Growth,
+            ),
+            Dataset::Mnist,
+        ),
+        (
+            config(
+                8,
+                &[3, 3, 3, 3],
+                Stem::Imagenet,
+                Some(false),
+                false,
+                Transition::Compression,
+            ),
+            Dataset::Mnist,
+        ),
+        (
+            config(6, &[2, 3], Stem::Cifar, None, true, Transition::Compression),
+            Dataset::Cifar10,
+        ),
+        (
+            config(5, &[1], Stem::Cifar, None, false, Transition::Growth),
+            Dataset::Cifar10,
+        ),
+        (
+            config(
+                24,
+                &[6, 12, 48, 32],
+                Stem::Imagenet,
+                Some(false),
+                true,
+                Transition::Growth,
+            ),
+            Dataset::Cifar10,
+        ),
+    ];
+    for (model, dataset) in variants {
+        assert_eq!(
+            built_params(&model, dataset) as u64,
+            summarize(&model, dataset).params,
+            "{model:?}"
+        );
+    }
+}
+
+#[test]
+fn flops_of_a_small_network_match_a_hand_count() {
+    // 3x3 stem 1->8 at 28x28: 2*72*784; one basic layer 8->4 3x3: 2*288*784; linear 12->10.
+    let m = config(4, &[1], Stem::Cifar, None, false, Transition::Growth);
+    let s = summarize(&m, Dataset::Mnist);
+    assert_eq!(s.flops, 112_896 + 451_584 + 240);
+    assert_eq!(s.params, 72 + 16 + 288 + 24 + 130);
+}
+
+#[test]
+fn forward_gives_class_logits_for_each_stem_and_layout() {
+    let device = Default::default();
+    for (model, dataset) in [
+        (
+            config(
+                4,
+                &[2, 2, 2],
+                Stem::Imagenet,
+                None,
+                true,
+                Transition::Growth,
+            ),
+            Dataset::Mnist,
+        ),
+        (
+            config(
+                4,
+                &[1, 1, 1, 1],
+                Stem::Imagenet,
+                Some(false),
+                false,
+                Transition::Compression,
+            ),
+            Dataset::Mnist,
+        ),
+        (
+            config(4, &[1, 1], Stem::Cifar, None, true, Transition::Compression),
+            Dataset::Cifar10,
+        ),
+    ] {
+        let net = DenseNet::<B>::new(&model, dataset, &device);
+        let side = dataset.image_size();
+        let x = Tensor::<B, 4>::random(
+            [3, dataset.channels(), side, side],
+            Distribution::Default,
+            &device,
+        );
+        let logits = net.forward(x, &mut ForwardContext::eval());
+        assert_eq!(logits.dims(), [3, 10], "{model:?}");
+        assert_eq!(
+            net.trainable_params() as u64,
+            summarize(&model, dataset).params
+        );
+    }
+}
+
+#[test]
+fn batch_norm_normalizes_with_batch_statistics_and_tracks_running_ones() {
+    let device = Default::default();
+    let bn = BatchNorm2d::<AD>::new(3, &device);
+    let x = Tensor::<AD, 4>::random([4, 3, 5, 5], Distribution::Normal(2.0, 3.0), &device);
+    let y = bn.forward(x.clone());
+    let flat = |t: Tensor<AD, 4>| t.swap_dims(0, 1).reshape([3, 100]);
+    let mean = flat(y.clone())
+        .mean_dim(1)
+        .into_data()
+        .to_vec::<f32>()
+        .unwrap();
+    let var = flat(y).var_bias(1).into_data().to_vec::<f32>().unwrap();
+    for c in 0..3 {
+        assert!(
+            mean[c].abs() < 1e-4 && (var[c] - 1.0).abs() < 1e-3,
+            "{mean:?} {var:?}"
+        );
+    }
+    // Running statistics moved 10% towards the batch's (unbiased variance, as PyTorch).
+    let batch_mean = flat(x.clone())
+        .mean_dim(1)
+        .into_data()
+        .to_vec::<f32>()
+        .unwrap();
+    let batch_var = flat(x).var(1).into_data().to_vec::<f32>().unwrap();
+    let running_mean = bn
+        .running_mean
+        .value_sync()
+        .into_data()
+        .to_vec::<f32>()
+        .unwrap();
+    let running_var = bn
+        .running_var
+        .value_sync()
+        .into_data()
+        .to_vec::<f32>()
+        .unwrap();
+    for c in 0..3 {
+        assert!((running_mean[c] - 0.1 * batch_mean[c]).abs() < 1e-4);
+        assert!((running_var[c] - (0.9 + 0.1 * batch_var[c])).abs() < 1e-3);
+    }
+    // Evaluation (inner backend) normalizes with the running statistics.
+    let eval = bn.valid();
+    let z = Tensor::<B, 4>::from_data(TensorData::new(vec![1.0f32; 3 * 4], [1, 3, 2, 2]), &device);
+    let out = eval.forward(z).into_data().to_vec::<f32>().unwrap();
+    let expected = (1.0 - running_mean[0]) / (running_var[0] + 1e-5).sqrt();
+    assert!((out[0] - expected).abs() < 1e-4, "{} vs {expected}", out[0]);
+}
+
+/// Cross-entropy of a fixed batch through `net`, as f64.
+fn loss_of<BK: Backend>(
+    net: &DenseNet<BK>,
+    x: &Tensor<BK, 4>,
+    y: &Tensor<BK, 1, Int>,
+) -> Tensor<BK, 1> {
+    let logits = net.forward(x.clone(), &mut ForwardContext::eval());
+    CrossEntropyLossConfig::new()
+        .init(&x.device())
+        .forward(logits, y.clone())
+}
+
+fn scalar<BK: Backend>(t: Tensor<BK, 1>) -> f64 {
+    t.into_data().to_vec::<f32>().unwrap()[0] as f64
+}
+
+#[test]
+fn gradients_match_finite_differences() {
+    let device = Default::default();
+    AD::seed(&device, 7);
+    let model = config(3, &[2, 1], Stem::Imagenet, None, true, Transition::Growth);
+    let net = DenseNet::<AD>::new(&model, Dataset::Mnist, &device);
+    let x = Tensor::<AD, 4>::random([4, 1, 28, 28], Distribution::Normal(0.0, 1.0), &device);
+    let y = Tensor::<AD, 1, Int>::from_data(TensorData::new(vec![0i64, 3, 7, 9], [4]), &device);
+    let grads = loss_of(&net, &x, &y).backward();
+
+    // (name, analytic gradient, perturbed copies of the network)
+
+    let perturb_classifier = |i: usize, d: f32| {
+        let mut n = net.clone();
+        let mut w = n
+            .classifier
+            .weight
+            .val()
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap();
+        w[i] += d;
+        let shape = n.classifier.weight.dims();
+        n.classifier.weight =
+            Param::from_tensor(Tensor::from_data(TensorData::new(w, shape), &device));
+        n
+    };
+    let perturb_conv = |i: usize, d: f32| {
+        let mut n = net.clone();
+        let conv = &mut n.blocks[0].layers[1].conv.conv;
+        let mut w = conv.weight.val().into_data().to_vec::<f32>().unwrap();
+        w[i] += d;
+        let shape = conv.weight.dims();
+        conv.weight = Param::from_tensor(Tensor::from_data(TensorData::new(w, shape), &device));
+        n
+    };
+    let perturb_gamma = |i: usize, d: f32| {
+        let mut n = net.clone();
+        let norm = &mut n.blocks[0].layers[0].conv.norm;
+        let mut w = norm.gamma.val().into_data().to_vec::<f32>().unwrap();
+        w[i] += d;
+        let len = w.len();
+        norm.gamma = Param::from_tensor(Tensor::from_data(TensorData::new(w, [len]), &device));
+        n
+    };
+    let g_classifier = net
+        .classifier
+        .weight
+        .grad(&grads)
+        .unwrap()
+        .into_data()
+        .to_vec::<f32>()
+        .unwrap();
+    let g_conv = net.blocks[0].layers[1]
+        .conv
+        .conv
+        .weight
+        .grad(&grads)
+        .unwrap()
+        .into_data()
+        .to_vec::<f32>()
+        .unwrap();
+    let g_gamma = net.blocks[0].layers[0]
+        .conv
+        .norm
+        .gamma
+        .grad(&grads)
+        .unwrap()
+        .into_data()
+        .to_vec::<f32>()
+        .unwrap();
+
+    // Central differences in f32 at two step sizes; where they disagree the coordinate sits on
+    // a ReLU or max-pool kink (non-differentiable) and is skipped.
+    let numeric = |perturb: &dyn Fn(usize, f32) -> DenseNet<AD>, i: usize, eps: f32| {
+        // In training mode (batch statistics), as the analytic gradient was taken.
+        let plus = scalar(loss_of(&perturb(i, eps), &x, &y));
+        let minus = scalar(loss_of(&perturb(i, -eps), &x, &y));
+        (plus - minus) / (2.0 * eps as f64)
+    };
+    let (mut checked, mut kinks) = (0, 0);
+    let cases: [(&str, &dyn Fn(usize, f32) -> DenseNet<AD>, &[f32]); 3] = [
+        ("classifier", &perturb_classifier, &g_classifier),
+        ("conv", &perturb_conv, &g_conv),
+        ("bn gamma", &perturb_gamma, &g_gamma),
+    ];
+    for (name, perturb, analytic) in cases {
+        for i in [
+            0,
+            analytic.len() / 3,
+            analytic.len() / 2,
+            analytic.len() - 1,
+        ] {
+            let (coarse, fine) = (numeric(perturb, i, 1e-2), numeric(perturb, i, 4e-3));
+            if (coarse - fine).abs() > 0.05 * coarse.abs().max(fine.abs()) + 2e-4 {
+                kinks += 1;
+                continue;
+            }
+            let a = analytic[i] as f64;
+            assert!(
+                (a - coarse).abs() <= 0.02 * a.abs().max(coarse.abs()) + 2e-4,
+                "{name}[{i}]: analytic {a}, numeric {coarse}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 8,
+        "only {checked} of 12 coordinates checked ({kinks} on kinks)"
+    );
+}
