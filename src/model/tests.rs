@@ -248,6 +248,9 @@ fn scalar<BK: Backend>(t: Tensor<BK, 1>) -> f64 {
     t.into_data().to_vec::<f32>().unwrap()[0] as f64
 }
 
+/// A copy of the network with one coordinate of one parameter moved by a step.
+type Perturb<'a> = &'a dyn Fn(usize, f32) -> DenseNet<AD>;
+
 #[test]
 fn gradients_match_finite_differences() {
     let device = Default::default();
@@ -322,14 +325,14 @@ fn gradients_match_finite_differences() {
 
     // Central differences in f32 at two step sizes; where they disagree the coordinate sits on
     // a ReLU or max-pool kink (non-differentiable) and is skipped.
-    let numeric = |perturb: &dyn Fn(usize, f32) -> DenseNet<AD>, i: usize, eps: f32| {
+    let numeric = |perturb: Perturb, i: usize, eps: f32| {
         // In training mode (batch statistics), as the analytic gradient was taken.
         let plus = scalar(loss_of(&perturb(i, eps), &x, &y));
         let minus = scalar(loss_of(&perturb(i, -eps), &x, &y));
         (plus - minus) / (2.0 * eps as f64)
     };
     let (mut checked, mut kinks) = (0, 0);
-    let cases: [(&str, &dyn Fn(usize, f32) -> DenseNet<AD>, &[f32]); 3] = [
+    let cases: [(&str, Perturb, &[f32]); 3] = [
         ("classifier", &perturb_classifier, &g_classifier),
         ("conv", &perturb_conv, &g_conv),
         ("bn gamma", &perturb_gamma, &g_gamma),
