@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod data;
+pub mod devices;
 pub mod estimate;
 pub mod model;
 pub mod report;

@@ -4,15 +4,15 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::output::{Rows, write_rows};
 use super::{Cli, Command, DataCommand, Format, UsageError, inspect};
 use crate::data::VerifyStatus;
-use crate::runner::{self, ProgressMode, RunOptions};
+use crate::runner::{self, ProgressMode, RunOptions, TrialOptions};
 use crate::spec::{self, Experiment};
 use crate::train::{self, ComputeDevice};
-use crate::{data, estimate, model};
+use crate::{data, devices, estimate, model};
 
 pub fn dispatch(cli: Cli) -> Result<()> {
     let mut out = std::io::stdout().lock();
@@ -25,32 +25,42 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             device,
             runs_dir,
             quiet,
+            resume: _,
         } => {
             let experiment = spec::load_experiment(&file)?;
             let options = RunOptions {
                 db: cli.db,
                 data_dir: cli.data_dir,
                 runs_dir,
-                device: parse_device(&device)?,
+                devices: parse_devices(&device)?,
                 jobs: jobs.max(1),
                 progress: if quiet {
                     ProgressMode::Quiet
                 } else {
                     ProgressMode::detect()
                 },
+                binary: std::env::current_exe().context("cannot find this program's path")?,
             };
             let s = runner::run_experiment(&experiment, &options)?;
             writeln!(
                 out,
-                "{}: {} trained, {} already done, {} failed, {} diverged, {} stopped; results in {}",
+                "{}: {} trained, {} already done, {} failed, {} diverged, {} stopped, {} interrupted; results in {}",
                 experiment.name,
                 s.trained,
                 s.skipped_done,
                 s.failed,
                 s.diverged,
                 s.stopped,
+                s.interrupted,
                 options.db.display()
             )?;
+            if s.skipped_elsewhere > 0 {
+                writeln!(
+                    out,
+                    "{} run(s) are being trained by another live process and were left to it",
+                    s.skipped_elsewhere
+                )?;
+            }
             if s.failed > 0 {
                 anyhow::bail!(
                     "{} trial(s) failed; see `densenet-lab runs --experiment {}`",
@@ -59,6 +69,34 @@ pub fn dispatch(cli: Cli) -> Result<()> {
                 );
             }
             Ok(())
+        }
+        Command::Trial {
+            run,
+            device,
+            runs_dir,
+        } => {
+            let options = TrialOptions {
+                db: cli.db,
+                data_dir: cli.data_dir,
+                runs_dir,
+                device: parse_device(&device)?,
+            };
+            runner::run_trial(run, &options).map(|_| ())
+        }
+        Command::Stop { run } => {
+            let store = crate::store::Store::open(&cli.db)?;
+            let known = store.run(run)?.ok_or_else(|| {
+                UsageError(format!("no run with id {run} (see `densenet-lab runs`)"))
+            })?;
+            if store.request_stop(run)? {
+                writeln!(
+                    out,
+                    "asked run {run} to stop; it stops at its next step and can be resumed"
+                )?;
+                Ok(())
+            } else {
+                Err(UsageError(format!("run {run} is {}, not running", known.status)).into())
+            }
         }
         Command::Runs { experiment, format } => write_rows(
             &mut out,
@@ -82,6 +120,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Query { sql, format } => {
             write_rows(&mut out, &inspect::query(&cli.db, &sql)?, format)
         }
+        Command::Devices { format } => write_rows(&mut out, &devices_table(), format),
         Command::Data {
             command: DataCommand::Verify { format },
         } => verify(&cli.data_dir, format, &mut out),
@@ -111,9 +150,68 @@ pub fn dispatch(cli: Cli) -> Result<()> {
     }
 }
 
+/// `cpu` or a comma-separated list of devices (`cuda:0,cuda:1`).
+fn parse_devices(text: &str) -> Result<Vec<ComputeDevice>> {
+    text.split(',').map(parse_device).collect()
+}
+
 fn parse_device(text: &str) -> Result<ComputeDevice> {
     text.parse()
         .map_err(|e: String| UsageError(format!("--device: {e}")).into())
+}
+
+/// CPU first, then every CUDA GPU the driver reports (or why there are none).
+fn devices_table() -> Rows {
+    let mut rows = Rows::new(["device", "name", "memory_gib", "status"]);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    rows.rows.push(vec![
+        json!("cpu"),
+        json!(format!("{} ({threads} threads)", cpu_model())),
+        Value::Null,
+        json!("ok"),
+    ]);
+    let gib = |bytes: u64| json!((bytes as f64 / (1u64 << 30) as f64 * 10.0).round() / 10.0);
+    match devices::cuda_info() {
+        Ok(info) => {
+            let status = if devices::CUDA_BUILT {
+                format!(
+                    "ok (driver {}.{})",
+                    info.driver_version / 1000,
+                    info.driver_version % 1000 / 10
+                )
+            } else {
+                "not usable: this build has no CUDA backend (cargo build --release --features cuda)"
+                    .into()
+            };
+            for gpu in info.gpus {
+                rows.rows.push(vec![
+                    json!(format!("cuda:{}", gpu.index)),
+                    json!(gpu.name),
+                    gib(gpu.memory_bytes),
+                    json!(status),
+                ]);
+            }
+        }
+        Err(e) => rows.rows.push(vec![
+            json!("cuda"),
+            Value::Null,
+            Value::Null,
+            json!(e.to_string()),
+        ]),
+    }
+    rows
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, name)| name.trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
 }
 
 fn new(name: &str, dir: &Path, force: bool, out: &mut dyn Write) -> Result<()> {

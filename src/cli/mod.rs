@@ -51,15 +51,19 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
-    /// Train every trial of an experiment file that is not done yet.
+    /// Train every trial of an experiment file that is not done yet, one process per trial;
+    /// interrupted, stopped and failed runs resume from their last checkpoint.
     Run {
         file: PathBuf,
-        /// Trials trained at once.
+        /// Trials trained at once (CPU threads are split between them).
         #[arg(long, default_value_t = 1)]
         jobs: usize,
-        /// `cpu` or `cuda:N`.
+        /// `cpu`, or GPUs as `cuda:0,cuda:1` (slots are taken in turn).
         #[arg(long, default_value = "cpu")]
         device: String,
+        /// Resume the sweep (the default: kept for scripts that say it).
+        #[arg(long)]
+        resume: bool,
         /// Checkpoints go to RUNS_DIR/<run id>/.
         #[arg(long, default_value = "runs")]
         runs_dir: PathBuf,
@@ -67,6 +71,17 @@ pub enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Train one run in this process (started by `run`; not for direct use).
+    #[command(hide = true)]
+    Trial {
+        run: i64,
+        #[arg(long, default_value = "cpu")]
+        device: String,
+        #[arg(long, default_value = "runs")]
+        runs_dir: PathBuf,
+    },
+    /// Ask a running run to stop at its next step (it is then `stopped`, and resumable).
+    Stop { run: i64 },
     /// List runs.
     Runs {
         /// Only this experiment's runs.
@@ -96,6 +111,11 @@ pub enum Command {
     /// Run a read-only SQL query over the results.
     Query {
         sql: String,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// List the devices this build can train on (CPU; CUDA GPUs with a `cuda` build).
+    Devices {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -133,8 +153,12 @@ pub enum DataCommand {
 #[error("{0}")]
 pub struct UsageError(pub String);
 
-/// Exit code for an error: 2 for bad input (files, flags, ids, SQL), 1 otherwise.
+/// Exit code for an error: 2 for bad input (files, flags, ids, SQL), 130 for a run the user
+/// interrupted, 1 otherwise.
 pub fn exit_code(err: &anyhow::Error) -> i32 {
+    if err.is::<crate::runner::Interrupted>() {
+        return 130;
+    }
     let bad_input = err.chain().any(|e| {
         e.is::<UsageError>()
             || e.is::<crate::spec::SpecError>()

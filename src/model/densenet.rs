@@ -151,6 +151,21 @@ impl<B: Backend> DenseNet<B> {
         }
     }
 
+    /// The network with weights drawn from the backend's generator seeded with `seed`. That
+    /// generator is global to the process: trials on other threads (`--jobs`, tests) would
+    /// draw from it between our seeding and our initialization, hence the lock.
+    pub fn seeded(model: &ModelConfig, dataset: Dataset, seed: u64, device: &B::Device) -> Self {
+        static INIT_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _guard = INIT_LOCK
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        B::seed(device, seed);
+        let net = Self::new(model, dataset, device);
+        // burn initializes parameters lazily, on first use: force it while the lock is held.
+        let _ = net.num_params();
+        net
+    }
+
     /// Parameters trained by the optimizer. burn's `num_params` also counts batch norm's
     /// running statistics, which PyTorch (and our counts) treat as buffers.
     pub fn trainable_params(&self) -> usize {

@@ -254,10 +254,13 @@ type Perturb<'a> = &'a dyn Fn(usize, f32) -> DenseNet<AD>;
 #[test]
 fn gradients_match_finite_differences() {
     let device = Default::default();
-    AD::seed(&device, 7);
     let model = config(3, &[2, 1], Stem::Imagenet, None, true, Transition::Growth);
-    let net = DenseNet::<AD>::new(&model, Dataset::Mnist, &device);
-    let x = Tensor::<AD, 4>::random([4, 1, 28, 28], Distribution::Normal(0.0, 1.0), &device);
+    let net = DenseNet::<AD>::seeded(&model, Dataset::Mnist, 7, &device);
+    let mut rng = crate::rng::SplitMix64::new(11);
+    let pixels: Vec<f32> = (0..4 * 784)
+        .map(|_| rng.unit_f64() as f32 * 4.0 - 2.0)
+        .collect();
+    let x = Tensor::<AD, 4>::from_data(TensorData::new(pixels, [4, 1, 28, 28]), &device);
     let y = Tensor::<AD, 1, Int>::from_data(TensorData::new(vec![0i64, 3, 7, 9], [4]), &device);
     let grads = loss_of(&net, &x, &y).backward();
 
@@ -289,7 +292,7 @@ fn gradients_match_finite_differences() {
     };
     let perturb_gamma = |i: usize, d: f32| {
         let mut n = net.clone();
-        let norm = &mut n.blocks[0].layers[0].conv.norm;
+        let norm = &mut n.head_norm;
         let mut w = norm.gamma.val().into_data().to_vec::<f32>().unwrap();
         w[i] += d;
         let len = w.len();
@@ -313,9 +316,8 @@ fn gradients_match_finite_differences() {
         .into_data()
         .to_vec::<f32>()
         .unwrap();
-    let g_gamma = net.blocks[0].layers[0]
-        .conv
-        .norm
+    let g_gamma = net
+        .head_norm
         .gamma
         .grad(&grads)
         .unwrap()
@@ -323,8 +325,9 @@ fn gradients_match_finite_differences() {
         .to_vec::<f32>()
         .unwrap();
 
-    // Central differences in f32 at two step sizes; where they disagree the coordinate sits on
-    // a ReLU or max-pool kink (non-differentiable) and is skipped.
+    // Central differences in f32 at steps h and h/2, combined by Richardson extrapolation
+    // (which cancels the O(h^2) error); where the two disagree the coordinate sits on a ReLU or
+    // max-pool kink (non-differentiable) and is skipped.
     let numeric = |perturb: Perturb, i: usize, eps: f32| {
         // In training mode (batch statistics), as the analytic gradient was taken.
         let plus = scalar(loss_of(&perturb(i, eps), &x, &y));
@@ -344,15 +347,16 @@ fn gradients_match_finite_differences() {
             analytic.len() / 2,
             analytic.len() - 1,
         ] {
-            let (coarse, fine) = (numeric(perturb, i, 1e-2), numeric(perturb, i, 4e-3));
-            if (coarse - fine).abs() > 0.05 * coarse.abs().max(fine.abs()) + 2e-4 {
+            let (coarse, fine) = (numeric(perturb, i, 1e-2), numeric(perturb, i, 5e-3));
+            if (coarse - fine).abs() > 0.2 * coarse.abs().max(fine.abs()) + 2e-4 {
                 kinks += 1;
                 continue;
             }
+            let extrapolated = (4.0 * fine - coarse) / 3.0;
             let a = analytic[i] as f64;
             assert!(
-                (a - coarse).abs() <= 0.02 * a.abs().max(coarse.abs()) + 2e-4,
-                "{name}[{i}]: analytic {a}, numeric {coarse}"
+                (a - extrapolated).abs() <= 0.03 * a.abs().max(extrapolated.abs()) + 2e-4,
+                "{name}[{i}]: analytic {a}, numeric {extrapolated} (steps: {coarse}, {fine})"
             );
             checked += 1;
         }

@@ -1,5 +1,8 @@
 //! Writes a trial's metrics to the store as the trainer reports them.
 
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -9,42 +12,37 @@ use crate::train::{EpochMetrics, StepMetrics, TrainObserver};
 
 /// Step rows are buffered and written with the epoch (or every few seconds on long epochs),
 /// so a trial costs a handful of transactions instead of one per step.
-const FLUSH_EVERY: Duration = Duration::from_secs(5);
+const FLUSH_EVERY: Duration = Duration::from_secs(2);
 
-pub struct StoreObserver<'a, F: FnMut(Progress)> {
+pub struct StoreObserver<'a> {
     store: &'a mut Store,
     run_id: i64,
     pending: Vec<MetricRow>,
     last_flush: Instant,
-    on_progress: F,
+    /// Set by a signal or by the heartbeat thread when the store holds a stop request.
+    stop: Arc<AtomicBool>,
+    /// Test hook: panic at the first step (see `trial::PANIC_HOOK_ENV`).
+    panic_at_first_step: bool,
 }
 
-/// What a progress display needs after each reported step or epoch.
-#[derive(Debug, Clone, Copy)]
-pub enum Progress {
-    Step {
-        step: u64,
-        loss: f64,
-    },
-    Epoch {
-        epoch: usize,
-        test_accuracy: f64,
-        train_loss: f64,
-    },
-}
-
-impl<'a, F: FnMut(Progress)> StoreObserver<'a, F> {
-    pub fn new(store: &'a mut Store, run_id: i64, on_progress: F) -> Self {
+impl<'a> StoreObserver<'a> {
+    pub fn new(
+        store: &'a mut Store,
+        run_id: i64,
+        stop: Arc<AtomicBool>,
+        panic_at_first_step: bool,
+    ) -> Self {
         Self {
             store,
             run_id,
             pending: Vec::new(),
             last_flush: Instant::now(),
-            on_progress,
+            stop,
+            panic_at_first_step,
         }
     }
 
-    /// Writes buffered step rows (also called when a trial ends early).
+    /// Writes buffered step rows.
     pub fn flush(&mut self) -> Result<()> {
         if !self.pending.is_empty() {
             self.store.log_metrics(self.run_id, &self.pending)?;
@@ -148,8 +146,28 @@ pub fn epoch_rows(m: &EpochMetrics) -> Vec<MetricRow> {
     rows
 }
 
-impl<F: FnMut(Progress)> TrainObserver for StoreObserver<'_, F> {
+/// Removes the checkpoint folders other than `keep` once the store points at `keep`.
+fn remove_older_checkpoints(keep: &Path) {
+    let (Some(dir), Some(name)) = (keep.parent(), keep.file_name()) else {
+        return;
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let other = entry.file_name();
+        if other != name && other.to_string_lossy().starts_with("epoch-") {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+impl TrainObserver for StoreObserver<'_> {
     fn step(&mut self, m: &StepMetrics) -> Result<()> {
+        assert!(
+            !self.panic_at_first_step,
+            "test hook: this trial panics on purpose"
+        );
         let (e, s) = (m.epoch, m.step);
         self.pending.extend([
             row(e, s, Scope::Step, Split::Train, MetricName::Loss, m.loss),
@@ -163,16 +181,14 @@ impl<F: FnMut(Progress)> TrainObserver for StoreObserver<'_, F> {
             ),
             row(e, s, Scope::Step, Split::Train, MetricName::Lr, m.lr),
         ]);
-        (self.on_progress)(Progress::Step {
-            step: m.step,
-            loss: m.loss,
-        });
         if self.last_flush.elapsed() >= FLUSH_EVERY {
             self.flush()?;
         }
         Ok(())
     }
 
+    /// The epoch's metrics, its remaining step rows and its checkpoint in one transaction:
+    /// the store never holds half an epoch.
     fn epoch(&mut self, m: &EpochMetrics) -> Result<()> {
         self.pending.extend(epoch_rows(m));
         let checkpoint = m.checkpoint.to_string_lossy();
@@ -180,11 +196,11 @@ impl<F: FnMut(Progress)> TrainObserver for StoreObserver<'_, F> {
             .finish_epoch(self.run_id, m.epoch, &self.pending, Some(&checkpoint))?;
         self.pending.clear();
         self.last_flush = Instant::now();
-        (self.on_progress)(Progress::Epoch {
-            epoch: m.epoch,
-            test_accuracy: m.test.accuracy,
-            train_loss: m.train_loss,
-        });
+        remove_older_checkpoints(&m.checkpoint);
         Ok(())
+    }
+
+    fn stop_requested(&mut self) -> bool {
+        self.stop.load(Ordering::Relaxed)
     }
 }

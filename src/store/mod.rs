@@ -5,6 +5,7 @@
 //! is one IMMEDIATE transaction (readers never see half an epoch).
 
 mod error;
+mod lifecycle;
 mod metrics;
 mod query;
 mod runs;
@@ -20,6 +21,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 
 pub use error::StoreError;
+pub use lifecycle::{Claim, STALE_AFTER};
 pub use schema::{APPLICATION_ID, VERSION as SCHEMA_VERSION};
 pub use types::{
     MetricName, MetricRow, NewRun, PolledMetric, QueryResult, RunRow, RunStatus, Scope, Split,

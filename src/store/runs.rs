@@ -6,9 +6,10 @@ use super::error::{Context, StoreError, to_i64};
 use super::types::{NewRun, RunRow, RunStatus};
 use super::{Store, now};
 
-/// Runs joined with `run_summary`, so headline metrics have one definition (the view's).
+/// Runs joined with `run_summary`, so headline metrics and the effective status (stale
+/// heartbeat = interrupted) have one definition: the view's.
 const RUN_SELECT: &str = "
-SELECT r.id, s.experiment, r.trial_index, r.hash, r.status, r.config, r.overrides, r.seed,
+SELECT r.id, s.experiment, r.trial_index, r.hash, s.status, r.config, r.overrides, r.seed,
        r.device, r.params, r.flops, r.epochs_total, r.epochs_done, r.created_at,
        r.started_at, r.finished_at, r.heartbeat_at, r.error,
        s.best_test_accuracy, s.final_test_accuracy, s.final_train_loss

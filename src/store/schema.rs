@@ -10,7 +10,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::error::{Context, StoreError};
 
 /// Schema version this build writes and understands.
-pub const VERSION: i64 = 1;
+pub const VERSION: i64 = 2;
 
 /// Stamped into the header ("DNLB") so a foreign database that happens to use
 /// `user_version` too is still recognised as foreign.
@@ -118,7 +118,57 @@ SELECT
 FROM runs r JOIN experiments e ON e.id = r.experiment_id;
 "#;
 
-const MIGRATIONS: &[&str] = &[V1];
+/// Version 2: one OS process per trial. `pid` and `host` say which process runs a trial (so a
+/// scheduler can tell a dead one from a slow one), `stop_requested` is how a dashboard or a
+/// signal asks a trial to stop at its next step, and the summary view shows a run whose
+/// heartbeat is older than 30 s as `interrupted`.
+const V2: &str = r#"
+ALTER TABLE runs ADD COLUMN pid INTEGER;
+ALTER TABLE runs ADD COLUMN host TEXT;
+ALTER TABLE runs ADD COLUMN stop_requested INTEGER NOT NULL DEFAULT 0;
+DROP VIEW run_summary;
+CREATE VIEW run_summary AS
+SELECT
+    r.id          AS run_id,
+    e.name        AS experiment,
+    r.trial_index AS trial_index,
+    -- A running run whose process stopped beating its heart is shown as interrupted.
+    CASE WHEN r.status = 'running'
+              AND (r.heartbeat_at IS NULL
+                   OR r.heartbeat_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-30 seconds'))
+         THEN 'interrupted' ELSE r.status END AS status,
+    json_extract(r.config, '$.data.dataset')        AS dataset,
+    json_extract(r.config, '$.model.growth_rate')   AS growth_rate,
+    json_extract(r.config, '$.model.blocks')        AS blocks,
+    json_extract(r.config, '$.model.bottleneck')    AS bottleneck,
+    json_extract(r.config, '$.model.transition')    AS transition,
+    json_extract(r.config, '$.model.compression')   AS compression,
+    json_extract(r.config, '$.model.stem')          AS stem,
+    json_extract(r.config, '$.model.dropout')       AS dropout,
+    json_extract(r.config, '$.train.optimizer.kind') AS optimizer,
+    json_extract(r.config, '$.train.optimizer.lr')  AS lr,
+    json_extract(r.config, '$.train.batch_size')    AS batch_size,
+    json_extract(r.config, '$.train.epochs')        AS epochs,
+    r.params      AS params,
+    r.epochs_done AS epochs_done,
+    (SELECT max(m.value) FROM metrics m
+      WHERE m.run_id = r.id AND m.scope = 'epoch' AND m.split = 'test' AND m.name = 'accuracy')
+        AS best_test_accuracy,
+    (SELECT m.value FROM metrics m
+      WHERE m.run_id = r.id AND m.scope = 'epoch' AND m.split = 'test' AND m.name = 'accuracy'
+      ORDER BY m.epoch DESC, m.id DESC LIMIT 1)
+        AS final_test_accuracy,
+    (SELECT m.value FROM metrics m
+      WHERE m.run_id = r.id AND m.scope = 'epoch' AND m.split = 'train' AND m.name = 'loss'
+      ORDER BY m.epoch DESC, m.id DESC LIMIT 1)
+        AS final_train_loss,
+    r.device      AS device,
+    r.started_at  AS started_at,
+    r.finished_at AS finished_at
+FROM runs r JOIN experiments e ON e.id = r.experiment_id;
+"#;
+
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// What an existing file looks like before we touch it.
 pub(crate) struct Probe {

@@ -86,7 +86,10 @@ fn schema_has_version_wal_and_tables() {
     let app: i64 = raw
         .pragma_query_value(None, "application_id", |r| r.get(0))
         .unwrap();
-    assert_eq!((v, mode.as_str(), app), (1, "wal", APPLICATION_ID));
+    assert_eq!(
+        (v, mode.as_str(), app),
+        (super::SCHEMA_VERSION, "wal", APPLICATION_ID)
+    );
     for t in [
         "experiments",
         "runs",
@@ -114,7 +117,7 @@ fn reopen_is_idempotent_and_keeps_data() {
     let c = Store::open(&path).unwrap();
     let again: Vec<i64> = c.runs(Some("exp")).unwrap().iter().map(|r| r.id).collect();
     assert_eq!(again, ids);
-    assert_eq!(count(&path, "PRAGMA user_version"), 1);
+    assert_eq!(count(&path, "PRAGMA user_version"), super::SCHEMA_VERSION);
 }
 
 #[test]
@@ -172,7 +175,7 @@ fn newer_schema_version_is_rejected() {
     drop(Store::open(&path).unwrap());
     Connection::open(&path)
         .unwrap()
-        .pragma_update(None, "user_version", 2)
+        .pragma_update(None, "user_version", 3)
         .unwrap();
     for err in [
         Store::open(&path).err().unwrap(),
@@ -182,8 +185,8 @@ fn newer_schema_version_is_rejected() {
             matches!(
                 err,
                 StoreError::TooNew {
-                    found: 2,
-                    supported: 1,
+                    found: 3,
+                    supported: 2,
                     ..
                 }
             ),
@@ -456,7 +459,7 @@ fn query_refuses_writes_and_multiple_statements() {
     assert!(s.query("  ").is_err());
     assert!(s.conn.is_autocommit());
     assert_eq!(count(&path, "SELECT count(*) FROM runs"), 2);
-    assert_eq!(count(&path, "PRAGMA user_version"), 1);
+    assert_eq!(count(&path, "PRAGMA user_version"), super::SCHEMA_VERSION);
     // The handle still writes normally afterwards.
     sweep(&mut s, 3);
 
@@ -478,7 +481,7 @@ fn query_refuses_writes_and_multiple_statements() {
     assert!(info.rows.iter().any(|r| r[1] == json!("scope")));
     assert_eq!(
         s.query("pragma main.user_version").unwrap().rows,
-        vec![vec![json!(1)]]
+        vec![vec![json!(super::SCHEMA_VERSION)]]
     );
 }
 
@@ -522,4 +525,36 @@ fn reader_sees_committed_rows_while_writer_holds_a_transaction() {
     assert_eq!(newer.len(), 1);
     assert_eq!(newer[0].metric.step, 3);
     assert_eq!(newer[0].run_id, id);
+}
+
+#[test]
+fn a_version_1_store_is_migrated_in_place_keeping_its_runs() {
+    let (_d, path) = temp_db();
+    {
+        // A store as the first release wrote it: the V1 schema and one run.
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(super::schema::MIGRATIONS[0]).unwrap();
+        conn.execute_batch(&format!(
+            "PRAGMA application_id = {}; PRAGMA user_version = 1;
+             INSERT INTO experiments (name, created_at, updated_at) VALUES ('old', 't', 't');
+             INSERT INTO runs (experiment_id, trial_index, hash, status, config, overrides, seed,
+                               epochs_total, created_at)
+                  VALUES (1, 0, 'h', 'done', '{{}}', '{{}}', 1, 3, 't');",
+            super::APPLICATION_ID
+        ))
+        .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(count(&path, "PRAGMA user_version"), super::SCHEMA_VERSION);
+    let runs = store.runs(Some("old")).unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].status, RunStatus::Done);
+    // The columns version 2 added are there.
+    assert_eq!(
+        count(
+            &path,
+            "SELECT count(*) FROM runs WHERE stop_requested = 0 AND pid IS NULL"
+        ),
+        1
+    );
 }

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::ComputeDevice;
 use super::optim::AnyOptimizer;
-use super::trainer::{images_tensor, labels_tensor, seeded_model};
+use super::trainer::{images_tensor, labels_tensor};
 use crate::data::Batch;
 use crate::model::{DenseNet, DropoutSource, ForwardContext};
 use crate::rng::SplitMix64;
@@ -101,7 +101,12 @@ fn bench_on<B: AutodiffBackend>(
     );
     let mut rng = SplitMix64::new(config.train.seed);
     let batch = synthetic_batch(config, batch_size, &mut rng);
-    let mut model = seeded_model::<B>(config, &device);
+    let mut model = DenseNet::<B>::seeded(
+        &config.model,
+        config.data.dataset,
+        config.train.seed,
+        &device,
+    );
     let mut optim = AnyOptimizer::<DenseNet<B>, B>::new(&config.train.optimizer);
     let loss_fn = CrossEntropyLossConfig::new().init(&device);
     let lr = config.train.optimizer.lr();

@@ -79,26 +79,32 @@ pub trait TrainObserver {
     }
 }
 
-/// Trains `config` on `data` on `device`, checkpointing into `checkpoint_dir`.
-pub fn train_trial(
-    config: &TrialConfig,
-    data: &Splits,
-    device: ComputeDevice,
-    checkpoint_dir: &Path,
-    observer: &mut dyn TrainObserver,
-) -> Result<Outcome> {
-    match device {
-        ComputeDevice::Cpu => trainer::train_on::<backends::CpuTrain>(
-            Default::default(),
-            true,
-            config,
-            data,
-            checkpoint_dir,
-            observer,
-        ),
+/// One trial to train: what, on what, and where its checkpoints live.
+#[derive(Debug, Clone, Copy)]
+pub struct TrialJob<'a> {
+    pub config: &'a TrialConfig,
+    pub data: &'a Splits,
+    pub device: ComputeDevice,
+    /// Checkpoints go to `<checkpoint_dir>/epoch-NNNN/` (see [`checkpoint_path`]).
+    pub checkpoint_dir: &'a Path,
+    /// Continue after this many finished epochs from their checkpoint (None: from scratch).
+    pub resume_after_epoch: Option<usize>,
+}
+
+/// The folder holding the model and optimizer state saved at the end of `epoch`.
+pub fn checkpoint_path(checkpoint_dir: &Path, epoch: usize) -> PathBuf {
+    checkpoint_dir.join(format!("epoch-{epoch:04}"))
+}
+
+/// Trains a trial to its end, a stop request or divergence, reporting to `observer`.
+pub fn train_trial(job: &TrialJob<'_>, observer: &mut dyn TrainObserver) -> Result<Outcome> {
+    match job.device {
+        ComputeDevice::Cpu => {
+            trainer::train_on::<backends::CpuTrain>(Default::default(), true, job, observer)
+        }
         ComputeDevice::Cuda(index) => {
             let device = backends::cuda_device(index)?;
-            backends::train_cuda(device, config, data, checkpoint_dir, observer)
+            backends::train_cuda(device, job, observer)
         }
     }
 }
@@ -108,8 +114,11 @@ mod backends {
     use super::*;
     pub type CpuTrain = burn::backend::Autodiff<burn::backend::Flex>;
 
+    /// The device after the driver has confirmed it exists: burn's CUDA runtime panics in a
+    /// background thread when there is no driver or no such GPU.
     #[cfg(feature = "cuda")]
     pub fn cuda_device(index: usize) -> Result<burn::backend::cuda::CudaDevice> {
+        crate::devices::check_cuda_device(index)?;
         Ok(burn::backend::cuda::CudaDevice::new(index))
     }
 
@@ -142,13 +151,7 @@ mod backends {
     }
 
     #[cfg(not(feature = "cuda"))]
-    pub fn train_cuda(
-        _: NoCuda,
-        _: &TrialConfig,
-        _: &Splits,
-        _: &Path,
-        _: &mut dyn TrainObserver,
-    ) -> Result<Outcome> {
+    pub fn train_cuda(_: NoCuda, _: &TrialJob<'_>, _: &mut dyn TrainObserver) -> Result<Outcome> {
         unreachable!("cuda_device fails first without the cuda feature")
     }
 }

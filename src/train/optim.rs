@@ -64,6 +64,27 @@ impl<M: AutodiffModule<B>, B: AutodiffBackend> AnyOptimizer<M, B> {
         }
     }
 
+    /// Restores the state written by [`AnyOptimizer::save`].
+    pub fn load(
+        self,
+        path: &Path,
+        device: &B::Device,
+    ) -> Result<Self, burn::record::RecorderError> {
+        fn restore<O: Optimizer<M, B>, M: AutodiffModule<B>, B: AutodiffBackend>(
+            optim: O,
+            path: &Path,
+            device: &B::Device,
+        ) -> Result<O, burn::record::RecorderError> {
+            let recorder = NamedMpkFileRecorder::<FullPrecisionSettings>::new();
+            let record = Recorder::<B>::load(&recorder, path.to_path_buf(), device)?;
+            Ok(optim.load_record(record))
+        }
+        Ok(match self {
+            AnyOptimizer::Adam(o) => AnyOptimizer::Adam(restore(o, path, device)?),
+            AnyOptimizer::Sgd(o) => AnyOptimizer::Sgd(restore(o, path, device)?),
+        })
+    }
+
     /// Saves the optimizer state (moments, momentum buffers) next to the model checkpoint.
     pub fn save(&self, path: &Path) -> Result<(), burn::record::RecorderError> {
         let recorder = NamedMpkFileRecorder::<FullPrecisionSettings>::new();

@@ -4,7 +4,12 @@
 use anyhow::Result;
 use tempfile::TempDir;
 
-use super::{ComputeDevice, EpochMetrics, Outcome, StepMetrics, TrainObserver, train_trial};
+use std::path::Path;
+
+use super::{
+    ComputeDevice, EpochMetrics, Outcome, StepMetrics, TrainObserver, TrialJob, checkpoint_path,
+    train_trial,
+};
 use crate::data::{ImageSet, Normalization, Splits};
 use crate::rng::SplitMix64;
 use crate::spec::{
@@ -102,9 +107,24 @@ impl TrainObserver for Recorder {
     }
 }
 
+fn job<'a>(
+    config: &'a TrialConfig,
+    data: &'a Splits,
+    dir: &'a Path,
+    resume: Option<usize>,
+) -> TrialJob<'a> {
+    TrialJob {
+        config,
+        data,
+        device: ComputeDevice::Cpu,
+        checkpoint_dir: dir,
+        resume_after_epoch: resume,
+    }
+}
+
 fn train(config: &TrialConfig, data: &Splits, observer: &mut Recorder) -> (Outcome, TempDir) {
     let dir = TempDir::new().unwrap();
-    let outcome = train_trial(config, data, ComputeDevice::Cpu, dir.path(), observer).unwrap();
+    let outcome = train_trial(&job(config, data, dir.path(), None), observer).unwrap();
     (outcome, dir)
 }
 
@@ -133,7 +153,12 @@ fn learns_a_synthetic_task_to_over_95_percent_test_accuracy() {
         rec.epochs.iter().map(|e| e.step).collect::<Vec<_>>(),
         [40, 80, 120, 160]
     );
-    assert!(dir.path().join("model.mpk").exists() && dir.path().join("optimizer.mpk").exists());
+    let last_checkpoint = checkpoint_path(dir.path(), 4);
+    assert!(
+        last_checkpoint.join("model.mpk").exists()
+            && last_checkpoint.join("optimizer.mpk").exists()
+    );
+    assert_eq!(last.checkpoint, last_checkpoint);
     assert!(last.images_per_sec > 0.0 && last.epoch_seconds > 0.0);
 }
 
@@ -197,4 +222,47 @@ fn a_stop_request_ends_the_trial_at_the_next_step() {
     let (outcome, _dir) = train(&trial(3, 1e-3, 0.0), &data, &mut rec);
     assert_eq!(outcome, Outcome::Stopped { epoch: 2 });
     assert_eq!(rec.epochs.len(), 1);
+}
+
+#[test]
+fn a_run_resumed_from_a_checkpoint_logs_what_the_uninterrupted_run_logs() {
+    let data = splits(200, 100);
+    let config = trial(3, 2e-3, 0.2);
+    let mut whole = Recorder::default();
+    train(&config, &data, &mut whole);
+
+    // Stop during epoch 2 (4 steps an epoch), then resume from the checkpoint of epoch 1.
+    let dir = TempDir::new().unwrap();
+    let mut first = Recorder {
+        stop_after_steps: Some(6),
+        ..Default::default()
+    };
+    let outcome = train_trial(&job(&config, &data, dir.path(), None), &mut first).unwrap();
+    assert_eq!(outcome, Outcome::Stopped { epoch: 2 });
+    let mut rest = Recorder::default();
+    let outcome = train_trial(&job(&config, &data, dir.path(), Some(1)), &mut rest).unwrap();
+    assert_eq!(outcome, Outcome::Completed);
+
+    let epochs = |r: &[EpochMetrics]| {
+        r.iter()
+            .map(|e| {
+                (
+                    e.epoch,
+                    e.step,
+                    e.train_loss,
+                    e.train_accuracy,
+                    e.test.loss,
+                    e.test.accuracy,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(epochs(&first.epochs), epochs(&whole.epochs[..1]));
+    assert_eq!(epochs(&rest.epochs), epochs(&whole.epochs[1..]));
+    let steps = |r: &[StepMetrics]| {
+        r.iter()
+            .map(|s| (s.step, s.loss, s.accuracy, s.lr))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(steps(&rest.steps), steps(&whole.steps[1..]));
 }

@@ -13,8 +13,10 @@ use burn::tensor::{ElementConversion, Int, Tensor, TensorData};
 
 use super::optim::AnyOptimizer;
 use super::schedule::{RunPosition, learning_rate};
-use super::{EpochMetrics, EvalMetrics, Outcome, StepMetrics, TrainObserver};
-use crate::data::{AUGMENT_PURPOSE, Batch, ImageSet, Normalization, Splits, batches, epoch_order};
+use super::{
+    EpochMetrics, EvalMetrics, Outcome, StepMetrics, TrainObserver, TrialJob, checkpoint_path,
+};
+use crate::data::{AUGMENT_PURPOSE, Batch, ImageSet, Normalization, batches, epoch_order};
 use crate::model::{DenseNet, DropoutSource, ForwardContext};
 use crate::rng::SplitMix64;
 use crate::spec::TrialConfig;
@@ -29,22 +31,6 @@ pub(crate) fn images_tensor<B: Backend>(batch: &Batch, device: &B::Device) -> Te
 
 pub(crate) fn labels_tensor<B: Backend>(batch: &Batch, device: &B::Device) -> Tensor<B, 1, Int> {
     Tensor::from_data(TensorData::new(batch.labels.clone(), [batch.len]), device)
-}
-
-/// The backend's generator is global to the process: trials on other threads (`--jobs`) would
-/// draw from it between our seeding and our initialization.
-static INIT_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// The network with weights drawn from the backend generator seeded with the trial seed.
-pub(crate) fn seeded_model<B: Backend>(config: &TrialConfig, device: &B::Device) -> DenseNet<B> {
-    let _guard = INIT_LOCK
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    B::seed(device, config.train.seed);
-    let model = DenseNet::<B>::new(&config.model, config.data.dataset, device);
-    // burn initializes parameters lazily, on first use: force it while the lock is held.
-    let _ = model.num_params();
-    model
 }
 
 /// Mean loss and accuracy of `model` over a whole split, in evaluation mode.
@@ -114,14 +100,22 @@ impl Window {
 pub(crate) fn train_on<B: AutodiffBackend>(
     device: B::Device,
     host_dropout_masks: bool,
-    config: &TrialConfig,
-    data: &Splits,
-    checkpoint_dir: &Path,
+    job: &TrialJob<'_>,
     observer: &mut dyn TrainObserver,
 ) -> Result<Outcome> {
+    let (config, data, checkpoint_dir) = (job.config, job.data, job.checkpoint_dir);
     let seed = config.train.seed;
-    let mut model = seeded_model::<B>(config, &device);
+    let mut model = DenseNet::<B>::seeded(&config.model, config.data.dataset, seed, &device);
     let mut optim = AnyOptimizer::<DenseNet<B>, B>::new(&config.train.optimizer);
+    let first_epoch = job.resume_after_epoch.unwrap_or(0);
+    if let Some(epoch) = job.resume_after_epoch {
+        (model, optim) = load_checkpoint(
+            model,
+            optim,
+            &checkpoint_path(checkpoint_dir, epoch),
+            &device,
+        )?;
+    }
     let loss_fn = CrossEntropyLossConfig::new().init(&device);
     let train_cfg = &config.train;
     let n_train = data.train.len();
@@ -135,8 +129,10 @@ pub(crate) fn train_on<B: AutodiffBackend>(
         )
     })?;
 
-    let mut step: u64 = 0;
-    for epoch in 0..train_cfg.epochs {
+    // Shuffles, dropout masks and augmentation derive from (seed, epoch, step), so a resumed
+    // run continues exactly where the uninterrupted one would be.
+    let mut step: u64 = (first_epoch * steps_per_epoch) as u64;
+    for epoch in first_epoch..train_cfg.epochs {
         let epoch_start = Instant::now();
         let mut train_seconds = 0.0;
         let order = epoch_order(n_train, seed, epoch);
@@ -208,7 +204,8 @@ pub(crate) fn train_on<B: AutodiffBackend>(
             .val
             .as_ref()
             .map(|v| evaluate(&eval_model, v, &data.norm, train_cfg.batch_size, &device));
-        let checkpoint = save_checkpoint(&model, &optim, checkpoint_dir)?;
+        let checkpoint =
+            save_checkpoint(&model, &optim, &checkpoint_path(checkpoint_dir, epoch + 1))?;
         let (train_loss, train_accuracy) = whole_epoch.means();
         observer.epoch(&EpochMetrics {
             epoch: epoch + 1,
@@ -226,24 +223,44 @@ pub(crate) fn train_on<B: AutodiffBackend>(
     Ok(Outcome::Completed)
 }
 
-/// Writes `model.mpk` and `optimizer.mpk` through temporary names and renames, so that a
-/// killed trial never leaves a torn checkpoint.
+/// Writes `model.mpk` and `optimizer.mpk` into a temporary folder and renames it to `dir`,
+/// so that a killed trial never leaves a torn checkpoint.
 fn save_checkpoint<B: AutodiffBackend>(
     model: &DenseNet<B>,
     optim: &AnyOptimizer<DenseNet<B>, B>,
     dir: &Path,
 ) -> Result<PathBuf> {
     let recorder = NamedMpkFileRecorder::<FullPrecisionSettings>::new();
-    let final_model = dir.join("model.mpk");
-    let final_optim = dir.join("optimizer.mpk");
+    let partial = dir.with_extension("partial");
+    let _ = std::fs::remove_dir_all(&partial);
+    std::fs::create_dir_all(&partial)
+        .with_context(|| format!("cannot create checkpoint folder {}", partial.display()))?;
     model
         .clone()
-        .save_file(dir.join("model-writing"), &recorder)
-        .with_context(|| format!("cannot write checkpoint in {}", dir.display()))?;
+        .save_file(partial.join("model"), &recorder)
+        .with_context(|| format!("cannot write the model checkpoint in {}", partial.display()))?;
     optim
-        .save(&dir.join("optimizer-writing"))
-        .with_context(|| format!("cannot write optimizer state in {}", dir.display()))?;
-    std::fs::rename(dir.join("model-writing.mpk"), &final_model)?;
-    std::fs::rename(dir.join("optimizer-writing.mpk"), &final_optim)?;
-    Ok(final_model)
+        .save(&partial.join("optimizer"))
+        .with_context(|| format!("cannot write the optimizer state in {}", partial.display()))?;
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::rename(&partial, dir)
+        .with_context(|| format!("cannot move checkpoint into place at {}", dir.display()))?;
+    Ok(dir.to_path_buf())
+}
+
+/// The model and optimizer state saved by [`save_checkpoint`].
+fn load_checkpoint<B: AutodiffBackend>(
+    model: DenseNet<B>,
+    optim: AnyOptimizer<DenseNet<B>, B>,
+    dir: &Path,
+    device: &B::Device,
+) -> Result<(DenseNet<B>, AnyOptimizer<DenseNet<B>, B>)> {
+    let recorder = NamedMpkFileRecorder::<FullPrecisionSettings>::new();
+    let model = model
+        .load_file(dir.join("model"), &recorder, device)
+        .with_context(|| format!("cannot read the model checkpoint in {}", dir.display()))?;
+    let optim = optim
+        .load(&dir.join("optimizer"), device)
+        .with_context(|| format!("cannot read the optimizer state in {}", dir.display()))?;
+    Ok((model, optim))
 }

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# GPU check for a machine that has an NVIDIA GPU but no Rust toolchain.
+#
+#   scripts/gpu-check.sh BINARY DATA_DIR OUT_DIR
+#
+# BINARY   densenet-lab built with `cargo build --release --features cuda`
+# DATA_DIR a folder with mnist/ (and cifar10/), as ../shared/data
+# OUT_DIR  where the JSON lines go (created): devices.jsonl, bench.jsonl, mnist-epoch.jsonl
+#
+# It lists the devices, benches seed-mnist, seed-cifar10 and densenet-bc-100 at batch 64 on
+# cuda:0, trains one epoch of MNIST (the seed-mnist recipe) on cuda:0 and prints its test
+# accuracy and time. Without a usable GPU it says so and exits with status 3.
+set -uo pipefail
+
+if [[ $# -ne 3 ]]; then
+  sed -n '2,12p' "$0"
+  exit 2
+fi
+bin=$(realpath "$1"); data=$(realpath "$2"); out=$3
+here=$(cd "$(dirname "$0")/.." && pwd)
+experiments=$here/experiments
+mkdir -p "$out"; out=$(realpath "$out")
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+note() { echo "gpu-check: $*" >&2; }
+jsonl() { python3 -c 'import json,sys; [print(json.dumps(r)) for r in json.load(sys.stdin)]'; }
+
+# The CUDA backend compiles its kernels at run time (NVRTC); the generated code includes
+# CUDA headers such as cuda_runtime.h.
+headers=""
+for dir in "${CUDA_PATH:+$CUDA_PATH/include}" /usr/local/cuda/include /usr/include /opt/cuda/include; do
+  [[ -n "$dir" && -f "$dir/cuda_runtime.h" ]] && { headers=$dir; break; }
+done
+if [[ -n "$headers" ]]; then
+  note "CUDA headers: $headers"
+else
+  note "CUDA headers NOT FOUND (cuda_runtime.h in \$CUDA_PATH/include or /usr/local/cuda/include): kernel compilation may fail; set CUDA_PATH"
+fi
+nvrtc=$(ldconfig -p 2>/dev/null | grep -o 'libnvrtc\.so[.0-9]*' | head -1)
+note "NVRTC: ${nvrtc:-NOT FOUND in the loader cache}"
+printf '{"check":"environment","cuda_headers":"%s","nvrtc":"%s"}\n' "$headers" "$nvrtc" > "$out/environment.jsonl"
+
+"$bin" devices --format json | jsonl | tee "$out/devices.jsonl"
+if ! grep -q '"device": *"cuda:0"' "$out/devices.jsonl"; then
+  note "no CUDA GPU usable by this binary (see devices.jsonl); nothing to measure"
+  exit 3
+fi
+
+: > "$out/bench.jsonl"
+for name in seed-mnist seed-cifar10 densenet-bc-100; do
+  note "bench $name (batch 64, cuda:0)"
+  if ! "$bin" bench "$experiments/$name.toml" --batch 64 --steps 20 --device cuda:0 >> "$out/bench.jsonl" 2> "$work/bench-$name.err"; then
+    printf '{"experiment":"%s","error":%s}\n' "$name" "$(python3 -c 'import json,sys; print(json.dumps(sys.stdin.read()[-2000:]))' < "$work/bench-$name.err")" >> "$out/bench.jsonl"
+  fi
+done
+cat "$out/bench.jsonl"
+
+note "one epoch of MNIST on cuda:0 (seed-mnist recipe)"
+sed -e 's/^name = .*/name = "gpu-check-mnist"/' -e 's/^epochs = .*/epochs = 1/' \
+  "$experiments/seed-mnist.toml" > "$work/mnist-epoch.toml"
+start=$(date +%s.%N)
+"$bin" --db "$work/lab.db" --data-dir "$data" run "$work/mnist-epoch.toml" --device cuda:0 --runs-dir "$work/runs" >&2
+status=$?
+end=$(date +%s.%N)
+"$bin" --db "$work/lab.db" query --format json \
+  "SELECT r.status, r.device, s.final_test_accuracy AS test_accuracy,
+          (SELECT value FROM metrics m WHERE m.run_id = r.id AND m.name = 'epoch_seconds') AS epoch_seconds,
+          (SELECT value FROM metrics m WHERE m.run_id = r.id AND m.name = 'images_per_sec' AND m.scope = 'epoch') AS train_images_per_sec,
+          r.error
+     FROM runs r JOIN run_summary s ON s.run_id = r.id" | jsonl > "$work/epoch.jsonl"
+python3 - "$work/epoch.jsonl" "$start" "$end" "$status" > "$out/mnist-epoch.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+row = rows[0] if rows else {}
+row.update(check="mnist-one-epoch", wall_seconds=round(float(sys.argv[3]) - float(sys.argv[2]), 1), exit_status=int(sys.argv[4]))
+print(json.dumps(row))
+PY
+cat "$out/mnist-epoch.jsonl"

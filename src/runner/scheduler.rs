@@ -1,0 +1,221 @@
+//! The process pool: starts `densenet-lab trial RUN_ID` children on device slots, watches
+//! them, records the ones that die, and passes Ctrl-C on.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use super::RunOptions;
+use super::progress::Display;
+use super::trial::checkpoint_dir;
+use crate::store::{RunStatus, Store};
+use crate::train::ComputeDevice;
+
+/// `run` was interrupted by the user (exit code 130, as shells expect after Ctrl-C).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "interrupted: the runs that were training are `stopped` or `interrupted`; run the same file again to resume them"
+)]
+pub struct Interrupted;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Queued {
+    pub run_id: i64,
+    pub trial_index: usize,
+    pub total_steps: u64,
+}
+
+struct Running {
+    child: Child,
+    run_id: i64,
+    slot: usize,
+    log: std::path::PathBuf,
+}
+
+const POLL: Duration = Duration::from_millis(200);
+
+/// CPU threads for each trial when `cpu_slots` trials share the machine.
+fn threads_per_trial(cpu_slots: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (cores / cpu_slots.max(1)).max(1)
+}
+
+fn spawn(
+    q: &Queued,
+    device: ComputeDevice,
+    threads: usize,
+    options: &RunOptions,
+) -> Result<Running> {
+    let dir = checkpoint_dir(&options.runs_dir, q.run_id);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let log = dir.join("trial.log");
+    let out = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .with_context(|| format!("cannot open {}", log.display()))?;
+    let mut cmd = Command::new(&options.binary);
+    cmd.arg("--db")
+        .arg(&options.db)
+        .arg("--data-dir")
+        .arg(&options.data_dir)
+        .args([
+            "trial",
+            &q.run_id.to_string(),
+            "--device",
+            &device.to_string(),
+        ])
+        .arg("--runs-dir")
+        .arg(&options.runs_dir)
+        .stdin(Stdio::null())
+        .stdout(out.try_clone()?)
+        .stderr(out);
+    if device == ComputeDevice::Cpu {
+        cmd.env("RAYON_NUM_THREADS", threads.to_string());
+    }
+    let child = cmd
+        .spawn()
+        .with_context(|| format!("cannot start {}", options.binary.display()))?;
+    Ok(Running {
+        child,
+        run_id: q.run_id,
+        slot: 0,
+        log,
+    })
+}
+
+/// The last lines of a trial's log: what a crashed trial said before it died.
+fn log_tail(path: &std::path::Path) -> String {
+    let mut text = String::new();
+    if let Ok(mut f) = File::open(path) {
+        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+        let _ = f.seek(SeekFrom::Start(len.saturating_sub(2000)));
+        let _ = f.read_to_string(&mut text);
+    }
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(6)..].join("\n")
+}
+
+fn send(pid: u32, signal: libc::c_int) {
+    // SAFETY: sending a signal to our own child process.
+    unsafe {
+        libc::kill(pid as libc::pid_t, signal);
+    }
+}
+
+/// After a child exited: if it did not record an outcome itself, record why it ended.
+fn settle(
+    store: &Store,
+    r: &Running,
+    status: std::process::ExitStatus,
+    killed_by_us: bool,
+) -> Result<()> {
+    let still_running = store
+        .run(r.run_id)?
+        .is_some_and(|run| run.status == RunStatus::Running);
+    if !still_running {
+        return Ok(());
+    }
+    if killed_by_us {
+        store.mark_interrupted(
+            r.run_id,
+            "killed by a second Ctrl-C; resumable from its last checkpoint",
+        )?;
+        return Ok(());
+    }
+    use std::os::unix::process::ExitStatusExt;
+    let how = match (status.code(), status.signal()) {
+        (_, Some(9)) => "killed by SIGKILL (the OOM killer, or kill -9)".to_string(),
+        (_, Some(sig)) => format!("killed by signal {sig}"),
+        (Some(code), _) => format!("exited with status {code}"),
+        _ => "ended".to_string(),
+    };
+    let tail = log_tail(&r.log);
+    let error = if tail.is_empty() {
+        how
+    } else {
+        format!("{how}: {tail}")
+    };
+    store.finish_run(r.run_id, RunStatus::Failed, Some(&error))?;
+    Ok(())
+}
+
+/// Trains the queue with `options.jobs` processes. Returns true when the user interrupted.
+pub fn run_queue(
+    store: &mut Store,
+    queue: Vec<Queued>,
+    options: &RunOptions,
+    display: &Display,
+) -> Result<bool> {
+    let signals = Arc::new(AtomicUsize::new(0));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // Each signal counts; the first stops the trials, the second kills them.
+        let counter = Arc::clone(&signals);
+        // SAFETY: the handler only increments an atomic counter.
+        unsafe {
+            signal_hook::low_level::register(signal, move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+            })
+        }
+        .context("cannot install signal handlers")?;
+    }
+    let slots: Vec<ComputeDevice> = (0..options.jobs.max(1))
+        .map(|i| options.devices[i % options.devices.len()])
+        .collect();
+    let threads = threads_per_trial(slots.iter().filter(|d| **d == ComputeDevice::Cpu).count());
+    let mut free: Vec<usize> = (0..slots.len()).rev().collect();
+    let mut pending = queue.clone().into_iter();
+    let mut running: Vec<Running> = Vec::new();
+    let mut handled_signals = 0;
+    let mut killed = false;
+    let mut poller = display.poller();
+    loop {
+        let seen = signals.load(Ordering::SeqCst);
+        if seen > handled_signals {
+            handled_signals = seen;
+            if seen == 1 {
+                display.message(
+                    "stopping: each trial stops at its next step (Ctrl-C again to kill them)",
+                );
+                for r in &running {
+                    send(r.child.id(), libc::SIGTERM);
+                }
+            } else if !killed {
+                killed = true;
+                for r in &mut running {
+                    let _ = r.child.kill();
+                }
+            }
+        }
+        while handled_signals == 0 && !free.is_empty() {
+            let Some(q) = pending.next() else { break };
+            let slot = free.pop().expect("checked non-empty");
+            let mut started = spawn(&q, slots[slot], threads, options)?;
+            started.slot = slot;
+            display.started(&q, slots[slot]);
+            running.push(started);
+        }
+        let mut i = 0;
+        while i < running.len() {
+            if let Some(status) = running[i].child.try_wait()? {
+                let r = running.swap_remove(i);
+                settle(store, &r, status, killed)?;
+                free.push(r.slot);
+                display.finished(store, r.run_id)?;
+            } else {
+                i += 1;
+            }
+        }
+        poller.update(store)?;
+        if running.is_empty() && (handled_signals > 0 || pending.len() == 0) {
+            break;
+        }
+        std::thread::sleep(POLL);
+    }
+    Ok(handled_signals > 0)
+}
