@@ -138,10 +138,13 @@ fn run_records_every_trial_and_the_read_commands_show_them() {
     let out = stdout_of(lab(dir.path()).arg("run").arg(&file));
     assert!(out.contains("2 trained, 0 already done, 0 failed"), "{out}");
     assert!(dir.path().join("lab.db").exists());
-    assert!(
-        dir.path().join("runs/1/model.mpk").exists()
-            && dir.path().join("runs/2/optimizer.mpk").exists()
-    );
+    // One process per trial, each with its log and its last epoch's checkpoint.
+    for run in ["runs/1", "runs/2"] {
+        let run = dir.path().join(run);
+        assert!(run.join("epoch-0001/model.mpk").exists());
+        assert!(run.join("epoch-0001/optimizer.mpk").exists());
+        assert!(run.join("trial.log").exists());
+    }
 
     let runs = csv_rows(&stdout_of(
         lab(dir.path()).args(["runs", "--format", "csv"]),

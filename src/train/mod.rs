@@ -125,18 +125,11 @@ mod backends {
     #[cfg(feature = "cuda")]
     pub fn train_cuda(
         device: burn::backend::cuda::CudaDevice,
-        config: &TrialConfig,
-        data: &Splits,
-        checkpoint_dir: &Path,
+        job: &TrialJob<'_>,
         observer: &mut dyn TrainObserver,
     ) -> Result<Outcome> {
         super::trainer::train_on::<burn::backend::Autodiff<burn::backend::Cuda>>(
-            device,
-            false,
-            config,
-            data,
-            checkpoint_dir,
-            observer,
+            device, false, job, observer,
         )
     }
 

@@ -19,7 +19,6 @@ use super::{
 use crate::data::{AUGMENT_PURPOSE, Batch, ImageSet, Normalization, batches, epoch_order};
 use crate::model::{DenseNet, DropoutSource, ForwardContext};
 use crate::rng::SplitMix64;
-use crate::spec::TrialConfig;
 
 /// Purpose of the dropout-mask stream derived from the trial seed (see `SplitMix64::derived`).
 const DROPOUT_PURPOSE: u64 = 0x4452_4f50_4f55_5400; // "DROPOUT\0"
@@ -248,13 +247,15 @@ fn save_checkpoint<B: AutodiffBackend>(
     Ok(dir.to_path_buf())
 }
 
+type DenseNetOptimizer<B> = AnyOptimizer<DenseNet<B>, B>;
+
 /// The model and optimizer state saved by [`save_checkpoint`].
 fn load_checkpoint<B: AutodiffBackend>(
     model: DenseNet<B>,
-    optim: AnyOptimizer<DenseNet<B>, B>,
+    optim: DenseNetOptimizer<B>,
     dir: &Path,
     device: &B::Device,
-) -> Result<(DenseNet<B>, AnyOptimizer<DenseNet<B>, B>)> {
+) -> Result<(DenseNet<B>, DenseNetOptimizer<B>)> {
     let recorder = NamedMpkFileRecorder::<FullPrecisionSettings>::new();
     let model = model
         .load_file(dir.join("model"), &recorder, device)
