@@ -12,11 +12,15 @@ use crate::data::VerifyStatus;
 use crate::runner::{self, ProgressMode, RunOptions, TrialOptions};
 use crate::spec::{self, Experiment};
 use crate::train::{self, ComputeDevice};
-use crate::{data, devices, estimate, model};
+use crate::{data, devices, estimate, model, plot};
 
 pub fn dispatch(cli: Cli) -> Result<()> {
+    let Some(command) = cli.command else {
+        let binary = std::env::current_exe().context("cannot find this program's path")?;
+        return crate::tui::run_dashboard(&cli.db, Path::new("experiments"), &binary);
+    };
     let mut out = std::io::stdout().lock();
-    match cli.command {
+    match command {
         Command::New { name, dir, force } => new(&name, &dir, force, &mut out),
         Command::Check { file, format } => check(&file, format, &mut out),
         Command::Run {
@@ -119,6 +123,28 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         }
         Command::Query { sql, format } => {
             write_rows(&mut out, &inspect::query(&cli.db, &sql)?, format)
+        }
+        Command::Export {
+            experiment,
+            runs,
+            metric,
+            out: file,
+            width,
+            height,
+        } => {
+            let metric: plot::MetricKind = metric.parse()?;
+            let store = inspect::open(&cli.db)?;
+            plot::export(
+                &store,
+                &experiment,
+                runs.as_deref(),
+                metric,
+                &file,
+                width,
+                height,
+            )?;
+            writeln!(out, "wrote {}", file.display())?;
+            Ok(())
         }
         Command::Devices { format } => write_rows(&mut out, &devices_table(), format),
         Command::Data {

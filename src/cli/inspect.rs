@@ -11,7 +11,8 @@ use super::{Format, UsageError};
 use crate::report::{self, RunPoint};
 use crate::store::{MetricName, RunRow, Scope, Split, Store, StoreError};
 
-fn open(db: &Path) -> Result<Store> {
+/// The store for reading; a missing file is the user's mistake (exit code 2).
+pub fn open(db: &Path) -> Result<Store> {
     if !db.exists() {
         return Err(UsageError(format!(
             "no results database at {} (run an experiment first, or pass --db)",
@@ -19,7 +20,14 @@ fn open(db: &Path) -> Result<Store> {
         ))
         .into());
     }
-    Ok(Store::open_read_only(db)?)
+    match Store::open_read_only(db) {
+        // A store written by an older version: migrate it once (in one transaction), then read.
+        Err(crate::store::StoreError::NeedsMigration { .. }) => {
+            drop(Store::open(db)?);
+            Ok(Store::open_read_only(db)?)
+        }
+        other => Ok(other?),
+    }
 }
 
 fn opt<T: Into<Value>>(v: Option<T>) -> Value {

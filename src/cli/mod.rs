@@ -15,7 +15,7 @@ pub use output::Format;
     name = "densenet-lab",
     version,
     about = "Run DenseNet hyperparameter sweeps from TOML files; every metric goes to SQLite",
-    arg_required_else_help = true
+    long_about = "Run DenseNet hyperparameter sweeps from TOML files; every metric goes to SQLite.\n\nWithout a command, opens the dashboard on the workspace in the current directory \n(experiments/, the database, runs/)."
 )]
 pub struct Cli {
     /// The results database.
@@ -29,8 +29,9 @@ pub struct Cli {
     /// Folder with mnist/ and cifar10/ (mnist-mini is built in).
     #[arg(long, global = true, env = "DENSENET_LAB_DATA", default_value = "data")]
     pub data_dir: PathBuf,
+    /// Without a command: the dashboard.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -108,6 +109,24 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Write a chart of one metric, one line per run, as PNG or SVG (by the file's extension).
+    Export {
+        #[arg(long)]
+        experiment: String,
+        /// Only these runs (comma-separated ids); default all runs of the experiment.
+        #[arg(long, value_delimiter = ',')]
+        runs: Option<Vec<i64>>,
+        /// test_accuracy, test_loss, train_loss, train_accuracy, val_loss, val_accuracy,
+        /// train_loss_steps, lr or images_per_sec.
+        #[arg(long, default_value = "test_accuracy")]
+        metric: String,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 1200)]
+        width: u32,
+        #[arg(long, default_value_t = 800)]
+        height: u32,
+    },
     /// Run a read-only SQL query over the results.
     Query {
         sql: String,
@@ -164,6 +183,8 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
             || e.is::<crate::spec::SpecError>()
             || e.is::<crate::data::DataError>()
             || e.is::<crate::store::StoreError>() && is_input_store_error(e)
+            || e.downcast_ref::<crate::plot::PlotError>()
+                .is_some_and(|p| p.is_bad_input())
     });
     if bad_input { 2 } else { 1 }
 }

@@ -4,9 +4,11 @@
 //! so every connection runs in WAL mode with a busy timeout, and every multi-row write
 //! is one IMMEDIATE transaction (readers never see half an epoch).
 
+pub mod dashboard;
 mod error;
 mod lifecycle;
 mod metrics;
+mod plot_queries;
 mod query;
 mod runs;
 mod schema;

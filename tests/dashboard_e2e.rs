@@ -1,0 +1,252 @@
+//! End to end: the dashboard binary in a real pseudo-terminal (tmux), on a fixture store.
+//! Moves through the views with keys, quits with `q`, and checks the exit status and that
+//! the terminal is back on the normal screen.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use densenet_lab::store::{MetricName, MetricRow, NewRun, RunStatus, Scope, Split, Store};
+use serde_json::json;
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn cmd(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("running tmux");
+        assert!(
+            out.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn screen(&self) -> String {
+        self.cmd(&["capture-pane", "-p", "-t", "dash"])
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "dash"];
+        args.extend(keys);
+        self.cmd(&args);
+    }
+
+    /// Waits until the screen contains `needle`; returns the screen.
+    fn wait_for(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let s = self.screen();
+            if s.contains(needle) {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {needle:?}; screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+    }
+}
+
+fn fixture(db: &Path) {
+    let mut store = Store::open(db).unwrap();
+    let runs: Vec<NewRun> = [(12, 0.0), (24, 0.2)]
+        .iter()
+        .enumerate()
+        .map(|(i, (g, d))| NewRun {
+            trial_index: i,
+            hash: format!("h{i}"),
+            config_json: json!({"model": {"growth_rate": g, "dropout": d}}).to_string(),
+            overrides_json: json!({"model.growth_rate": g, "model.dropout": d}).to_string(),
+            seed: 1,
+            epochs_total: 2,
+            params: 1000,
+            flops: 2000,
+        })
+        .collect();
+    let source = densenet_lab::spec::render_template("e2e");
+    let rows = store
+        .register_sweep("e2e", "", "experiments/e2e.toml", &source, &runs)
+        .unwrap();
+    for (r, acc) in rows.iter().zip([0.9, 0.8]) {
+        store.start_run(r.id, "cpu").unwrap();
+        log_epoch(&mut store, r.id, 1, acc);
+        if r.trial_index == 0 {
+            log_epoch(&mut store, r.id, 2, acc);
+            store.finish_run(r.id, RunStatus::Done, None).unwrap();
+        }
+    }
+}
+
+fn log_epoch(store: &mut Store, run: i64, e: usize, acc: f64) {
+    let m = |split, name, value| MetricRow {
+        epoch: e,
+        step: e as u64,
+        scope: Scope::Epoch,
+        split,
+        name,
+        value,
+    };
+    let rows = [
+        m(Split::Train, MetricName::Loss, 1.0 / e as f64),
+        m(Split::Train, MetricName::EpochSeconds, 10.0),
+        m(Split::Test, MetricName::Loss, 1.1 / e as f64),
+        m(Split::Test, MetricName::Accuracy, acc - 0.1 / e as f64),
+    ];
+    store.finish_epoch(run, e, &rows, None).unwrap();
+}
+
+#[test]
+fn dashboard_in_a_pty_moves_through_views_and_quits_cleanly() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("SKIPPED: tmux not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("lab.db");
+    fixture(&db);
+    std::fs::create_dir(dir.path().join("experiments")).unwrap();
+    std::fs::write(
+        dir.path().join("experiments/e2e.toml"),
+        densenet_lab::spec::render_template("e2e"),
+    )
+    .unwrap();
+    let tmux = Tmux {
+        socket: format!("dash-e2e-{}", std::process::id()),
+    };
+    tmux.cmd(&[
+        "-f",
+        "/dev/null",
+        "new-session",
+        "-d",
+        "-s",
+        "dash",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        "env",
+        "PS1=$ ",
+        "sh",
+    ]);
+    let bin = env!("CARGO_BIN_EXE_densenet-lab");
+    // $EDITOR stand-in: appends a line to the file it is given.
+    let editor = dir.path().join("fake-editor");
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\necho '# touched by the editor' >> \"$1\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let line = format!(
+        "cd {} && EDITOR={} {bin} --db lab.db; echo EXIT=$?",
+        dir.path().display(),
+        editor.display()
+    );
+    tmux.keys(&[&line, "Enter"]);
+
+    let s = tmux.wait_for("✓ done");
+    assert!(
+        s.contains("1 Runs") && s.contains("growth") && s.contains("dropout"),
+        "{s}"
+    );
+    assert_eq!(
+        tmux.cmd(&["display", "-p", "-t", "dash", "#{alternate_on}"])
+            .trim(),
+        "1"
+    );
+    assert!(s.contains("▶ running") && s.contains("1/2"), "{s}");
+
+    // The trainer finishes an epoch: the dashboard shows it without a key press.
+    let written = Instant::now();
+    {
+        let mut store = Store::open(&db).unwrap();
+        log_epoch(&mut store, 2, 2, 0.8);
+        store.finish_run(2, RunStatus::Done, None).unwrap();
+    }
+    let s = tmux.wait_for("2/2    ████████ 75.00");
+    eprintln!("new epoch on screen after {:?}", written.elapsed());
+    assert!(!s.contains("▶ running"), "{s}");
+
+    tmux.keys(&["j", "2"]);
+    let s = tmux.wait_for("#2 train");
+    assert!(s.contains("[loss / epoch]") && s.contains("#2 test"), "{s}");
+
+    tmux.keys(&["3"]);
+    let s = tmux.wait_for("growth \\ dropout");
+    assert!(
+        s.contains("90.00 (n=1)") || s.contains("85.00 (n=1)"),
+        "{s}"
+    );
+
+    tmux.keys(&["?"]);
+    tmux.wait_for("Esc or ? closes");
+    tmux.keys(&["Escape"]);
+    tmux.keys(&["4"]);
+    tmux.wait_for("e2e.toml");
+    tmux.wait_for("[data]");
+    // `E` leaves for $EDITOR and comes back to the dashboard with the file re-read.
+    tmux.keys(&["E"]);
+    let s = tmux.wait_for("edited ");
+    assert!(s.contains("4 Experiments"), "{s}");
+    assert!(
+        std::fs::read_to_string(dir.path().join("experiments/e2e.toml"))
+            .unwrap()
+            .ends_with("# touched by the editor\n")
+    );
+
+    tmux.keys(&["6"]);
+    tmux.wait_for("Esc leave prompt");
+    tmux.keys(&["-l", "SELECT count(*) AS n FROM runs"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("1 row(s)");
+    // Back into the prompt, clear it, try a write: refused, shown as an error.
+    tmux.keys(&["Enter", "C-u"]);
+    tmux.keys(&["-l", "UPDATE runs SET status = 'failed'"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("read-only");
+    tmux.keys(&["Tab"]);
+    tmux.wait_for("selected: 0");
+
+    tmux.keys(&["q"]);
+    let s = tmux.wait_for("EXIT=");
+    assert!(s.contains("EXIT=0"), "exit status: {s}");
+    assert!(
+        !s.contains("1 Runs"),
+        "the dashboard is still on screen:\n{s}"
+    );
+    assert!(
+        s.contains("echo EXIT=$?"),
+        "the shell's screen is back:\n{s}"
+    );
+    assert_eq!(
+        tmux.cmd(&["display", "-p", "-t", "dash", "#{alternate_on}"])
+            .trim(),
+        "0"
+    );
+    // Nothing was written by the dashboard.
+    let store = Store::open_read_only(&db).unwrap();
+    assert!(
+        store
+            .runs(None)
+            .unwrap()
+            .iter()
+            .all(|r| r.status == RunStatus::Done)
+    );
+}
