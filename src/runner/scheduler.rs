@@ -89,15 +89,19 @@ fn spawn(
     })
 }
 
-/// The last lines of a trial's log: what a crashed trial said before it died.
+/// What a crashed trial said before it died: its panic message when it panicked (not the
+/// backtrace after it), else the last lines of its log.
 fn log_tail(path: &std::path::Path) -> String {
     let mut text = String::new();
     if let Ok(mut f) = File::open(path) {
         let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-        let _ = f.seek(SeekFrom::Start(len.saturating_sub(2000)));
+        let _ = f.seek(SeekFrom::Start(len.saturating_sub(16_000)));
         let _ = f.read_to_string(&mut text);
     }
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    if let Some(at) = lines.iter().rposition(|l| l.contains("panicked at")) {
+        return lines[at..(at + 2).min(lines.len())].join("\n");
+    }
     lines[lines.len().saturating_sub(6)..].join("\n")
 }
 

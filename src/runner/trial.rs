@@ -56,6 +56,24 @@ pub fn this_host() -> String {
     hostname()
 }
 
+/// If the `run` that started this trial is killed (kill -9, a closed SSH session), the trial
+/// gets SIGTERM and stops at its next step as `stopped`, resumable, instead of training on
+/// as an orphan nobody watches.
+fn stop_when_the_scheduler_dies(stop: &AtomicBool) {
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl(PR_SET_PDEATHSIG) only sets which signal this process gets when its parent
+    // dies; getppid has no preconditions.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+        if libc::getppid() == 1 {
+            // The parent died before the request took effect.
+            stop.store(true, Ordering::Relaxed);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = stop;
+}
+
 /// The epoch to resume after: the last checkpoint the store recorded, if its files exist.
 fn resume_point(store: &Store, run_id: i64) -> Result<Option<usize>> {
     Ok(store
@@ -100,6 +118,7 @@ pub fn run_trial(run_id: i64, options: &TrialOptions) -> Result<RunStatus> {
         signal_hook::flag::register(signal, Arc::clone(&stop))
             .context("cannot install signal handlers")?;
     }
+    stop_when_the_scheduler_dies(&stop);
     let resume = resume_point(&store, run_id)?;
     match resume {
         Some(epoch) => store.rewind_to_epoch(run_id, epoch)?,
@@ -151,10 +170,12 @@ pub fn run_trial(run_id: i64, options: &TrialOptions) -> Result<RunStatus> {
         ),
         Ok(Outcome::Stopped { epoch }) => (
             RunStatus::Stopped,
-            Some(format!(
-                "stopped during epoch {epoch}; resumes from the end of epoch {}",
-                epoch - 1
-            )),
+            Some(match epoch - 1 {
+                0 => "stopped during epoch 1; resumes from the start".to_string(),
+                done => {
+                    format!("stopped during epoch {epoch}; resumes from the end of epoch {done}")
+                }
+            }),
         ),
         Err(e) => (RunStatus::Failed, Some(format!("{e:#}"))),
     };
