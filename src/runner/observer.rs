@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use crate::store::{MetricName, MetricRow, Scope, Split, Store};
+use crate::store::{MetricName, MetricRow, Scope, Split, Store, retry_busy};
 use crate::train::{EpochMetrics, StepMetrics, TrainObserver};
 
 /// Step rows are buffered and written with the epoch (or every few seconds on long epochs),
@@ -45,7 +45,7 @@ impl<'a> StoreObserver<'a> {
     /// Writes buffered step rows.
     pub fn flush(&mut self) -> Result<()> {
         if !self.pending.is_empty() {
-            self.store.log_metrics(self.run_id, &self.pending)?;
+            retry_busy(|| self.store.log_metrics(self.run_id, &self.pending))?;
             self.pending.clear();
         }
         self.last_flush = Instant::now();
@@ -192,8 +192,10 @@ impl TrainObserver for StoreObserver<'_> {
     fn epoch(&mut self, m: &EpochMetrics) -> Result<()> {
         self.pending.extend(epoch_rows(m));
         let checkpoint = m.checkpoint.to_string_lossy();
-        self.store
-            .finish_epoch(self.run_id, m.epoch, &self.pending, Some(&checkpoint))?;
+        retry_busy(|| {
+            self.store
+                .finish_epoch(self.run_id, m.epoch, &self.pending, Some(&checkpoint))
+        })?;
         self.pending.clear();
         self.last_flush = Instant::now();
         remove_older_checkpoints(&m.checkpoint);

@@ -16,7 +16,7 @@ use anyhow::{Context, Result};
 use super::observer::StoreObserver;
 use crate::data;
 use crate::spec::TrialConfig;
-use crate::store::{RunStatus, Store};
+use crate::store::{RunStatus, Store, retry_busy};
 use crate::train::{self, ComputeDevice, Outcome, TrialJob};
 
 /// How often a trial tells the store it is alive (and reads stop requests).
@@ -121,15 +121,17 @@ pub fn run_trial(run_id: i64, options: &TrialOptions) -> Result<RunStatus> {
     stop_when_the_scheduler_dies(&stop);
     let resume = resume_point(&store, run_id)?;
     match resume {
-        Some(epoch) => store.rewind_to_epoch(run_id, epoch)?,
-        None => store.reset_run(run_id)?,
+        Some(epoch) => retry_busy(|| store.rewind_to_epoch(run_id, epoch))?,
+        None => retry_busy(|| store.reset_run(run_id))?,
     }
-    store.claim_run(
-        run_id,
-        &options.device.to_string(),
-        std::process::id(),
-        &this_host(),
-    )?;
+    retry_busy(|| {
+        store.claim_run(
+            run_id,
+            &options.device.to_string(),
+            std::process::id(),
+            &this_host(),
+        )
+    })?;
 
     let done = Arc::new(AtomicBool::new(false));
     let heartbeat = spawn_heartbeat(
@@ -179,8 +181,7 @@ pub fn run_trial(run_id: i64, options: &TrialOptions) -> Result<RunStatus> {
         ),
         Err(e) => (RunStatus::Failed, Some(format!("{e:#}"))),
     };
-    store
-        .finish_run(run_id, status, error.as_deref())
+    retry_busy(|| store.finish_run(run_id, status, error.as_deref()))
         .with_context(|| format!("cannot record the end of run {run_id}"))?;
     outcome.map(|_| status)
 }

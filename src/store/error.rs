@@ -87,3 +87,33 @@ impl StoreError {
         !matches!(self, StoreError::Sqlite { .. })
     }
 }
+
+impl StoreError {
+    /// SQLite said another connection holds the lock for longer than the busy timeout.
+    pub fn is_busy(&self) -> bool {
+        use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
+        matches!(
+            self,
+            StoreError::Sqlite { source: rusqlite::Error::SqliteFailure(e, _), .. }
+                if matches!(e.code, DatabaseBusy | DatabaseLocked)
+        )
+    }
+}
+
+/// Runs a store write again while SQLite still says busy after its own 5 s timeout (a long
+/// checkpoint, many writers), with exponential backoff up to about a minute in all, so that
+/// "database is locked" does not reach the user or fail a trial.
+pub fn retry_busy<T>(mut write: impl FnMut() -> Result<T, StoreError>) -> Result<T, StoreError> {
+    let mut pause = std::time::Duration::from_millis(50);
+    let mut waited = std::time::Duration::ZERO;
+    loop {
+        match write() {
+            Err(e) if e.is_busy() && waited < std::time::Duration::from_secs(60) => {
+                std::thread::sleep(pause);
+                waited += pause;
+                pause = (pause * 2).min(std::time::Duration::from_secs(4));
+            }
+            other => return other,
+        }
+    }
+}

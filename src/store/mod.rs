@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
-pub use error::StoreError;
+pub use error::{StoreError, retry_busy};
 pub use lifecycle::{Claim, STALE_AFTER};
 pub use schema::{APPLICATION_ID, VERSION as SCHEMA_VERSION};
 pub use types::{

@@ -558,3 +558,31 @@ fn a_version_1_store_is_migrated_in_place_keeping_its_runs() {
         1
     );
 }
+
+#[test]
+fn retry_busy_retries_while_sqlite_says_busy_and_passes_other_errors_through() {
+    let busy = || StoreError::Sqlite {
+        context: "writing".into(),
+        source: rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+            None,
+        ),
+    };
+    let mut attempts = 0;
+    let result = super::retry_busy(|| {
+        attempts += 1;
+        if attempts < 3 {
+            Err(busy())
+        } else {
+            Ok(attempts)
+        }
+    });
+    assert_eq!(result.unwrap(), 3);
+    let mut attempts = 0;
+    let result: Result<(), _> = super::retry_busy(|| {
+        attempts += 1;
+        Err(StoreError::NoSuchRun(7))
+    });
+    assert!(matches!(result, Err(StoreError::NoSuchRun(7))));
+    assert_eq!(attempts, 1);
+}
