@@ -9,7 +9,7 @@ use super::editor::Editor;
 use super::poll::rescan_files;
 use super::views::curves;
 use crate::plot;
-use crate::store::Store;
+use crate::store::{RunStatus, Store};
 
 /// Rows kept from an ad-hoc SELECT (the rest would only slow the screen down).
 pub const QUERY_ROWS: usize = 5000;
@@ -141,6 +141,45 @@ pub fn launch_file(app: &mut App, file: &Path) {
             log.display()
         )),
         Err(e) => app.error(format!("cannot launch {}: {e}", app.paths.binary.display())),
+    }
+}
+
+/// Writes a stop request with a short-lived read-write connection (the dashboard's own stays
+/// read-only); the trial sees it at its next heartbeat, stops and becomes `stopped`.
+pub fn stop_run(app: &mut App, id: i64) {
+    match Store::open(&app.paths.db).and_then(|s| s.request_stop(id)) {
+        Ok(true) => app.info(format!(
+            "asked run {id} to stop; it stops within a few seconds, resumable"
+        )),
+        Ok(false) => app.error(format!("run {id} is not running")),
+        Err(e) => app.error(format!("cannot ask run {id} to stop: {e}")),
+    }
+}
+
+/// Launches `run` on the run's experiment file, which resumes an unfinished run from its last
+/// checkpoint; a done or diverged run is first reset so that it trains from scratch.
+pub fn rerun_run(app: &mut App, id: i64) {
+    let result = (|| -> anyhow::Result<PathBuf> {
+        let mut store = Store::open(&app.paths.db)?;
+        let run = store
+            .run(id)?
+            .ok_or_else(|| anyhow::anyhow!("no run {id}"))?;
+        if run.status == RunStatus::Running {
+            anyhow::bail!("run {id} is running");
+        }
+        let (path, _) = store.experiment_source(&run.experiment)?.ok_or_else(|| {
+            anyhow::anyhow!("experiment {} has no file on record", run.experiment)
+        })?;
+        let path = PathBuf::from(path);
+        anyhow::ensure!(path.exists(), "{} no longer exists", path.display());
+        if matches!(run.status, RunStatus::Done | RunStatus::Diverged) {
+            store.reset_run(id)?;
+        }
+        Ok(path)
+    })();
+    match result {
+        Ok(path) => launch_file(app, &path),
+        Err(e) => app.error(format!("cannot re-run run {id}: {e:#}")),
     }
 }
 

@@ -24,6 +24,10 @@ pub enum Command {
     /// Leave the dashboard for $EDITOR on this file, then come back.
     ExternalEdit(PathBuf),
     ExportChart,
+    /// Ask a running run to stop at its next step.
+    StopRun(i64),
+    /// Train a run again: resume it if unfinished, from scratch if done or diverged.
+    RerunRun(i64),
 }
 
 /// Every key, for the help overlay: (where, keys, what).
@@ -42,6 +46,8 @@ pub const KEYS: &[(&str, &str, &str)] = &[
     ("runs", "f", "cycle status filter"),
     ("runs", "s / S", "sort column / reverse"),
     ("runs", "Enter", "run detail"),
+    ("runs", "K", "stop the run (at its next step)"),
+    ("runs", "R", "re-run the run"),
     ("curves", "h l ← →", "loss / acc / step loss"),
     ("curves", "e", "EMA smoothing on/off"),
     ("curves", "L", "log scale on loss"),
@@ -205,6 +211,8 @@ fn runs_key(app: &mut App, key: KeyEvent) -> Option<Command> {
             app.refresh_visible();
         }
         KeyCode::Enter => switch_view(app, View::Detail),
+        KeyCode::Char('K') => return app.highlighted_id().map(Command::StopRun),
+        KeyCode::Char('R') => return app.highlighted_id().map(Command::RerunRun),
         _ => {}
     }
     None

@@ -117,6 +117,8 @@ fn execute(
         Command::NewExperiment(name) => actions::new_experiment(app, &name),
         Command::Launch(path) => actions::launch_file(app, &path),
         Command::ExportChart => actions::export_chart(app),
+        Command::StopRun(id) => actions::stop_run(app, id),
+        Command::RerunRun(id) => actions::rerun_run(app, id),
         Command::ExternalEdit(path) => {
             let editor = std::env::var("VISUAL")
                 .or_else(|_| std::env::var("EDITOR"))

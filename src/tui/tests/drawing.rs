@@ -373,3 +373,23 @@ fn x_exports_the_chart_on_screen_as_a_png() {
     let l = lines(&render(&mut app, 120, 24));
     assert!(l[23].contains("charts/grid-loss-"), "{}", l[23]);
 }
+
+#[test]
+fn k_asks_the_highlighted_run_to_stop_through_the_store() {
+    let fx = fixture();
+    let (mut app, _p) = loaded(&fx, false);
+    let highlighted = app.highlighted_id().unwrap();
+    assert_eq!(
+        key(&mut app, KeyCode::Char('K')),
+        Some(Command::StopRun(highlighted))
+    );
+    // Run 2 is running in the fixture; run 1 is done.
+    actions::stop_run(&mut app, 2);
+    let (msg, is_err) = app.message.clone().unwrap();
+    assert!(!is_err && msg.contains("asked run 2 to stop"), "{msg}");
+    assert!(Store::open(&fx.db).unwrap().stop_requested(2).unwrap());
+    actions::stop_run(&mut app, 1);
+    let (msg, is_err) = app.message.clone().unwrap();
+    assert!(is_err && msg.contains("run 1 is not running"), "{msg}");
+    assert!(!Store::open(&fx.db).unwrap().stop_requested(1).unwrap());
+}
