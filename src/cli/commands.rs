@@ -11,6 +11,7 @@ use super::{Cli, Command, DataCommand, Format, UsageError, inspect};
 use crate::data::VerifyStatus;
 use crate::runner::{self, ProgressMode, RunOptions, TrialOptions};
 use crate::spec::{self, Experiment};
+use crate::store::StoreError;
 use crate::train::{self, ComputeDevice};
 use crate::{data, devices, estimate, model, plot};
 
@@ -45,7 +46,8 @@ pub fn dispatch(cli: Cli) -> Result<()> {
                 },
                 binary: std::env::current_exe().context("cannot find this program's path")?,
             };
-            let s = runner::run_experiment(&experiment, &options)?;
+            let s = runner::run_experiment(&experiment, &options)
+                .map_err(|e| unwritable_store(e, &options.db))?;
             writeln!(
                 out,
                 "{}: {} trained, {} already done, {} failed, {} diverged, {} stopped, {} interrupted; results in {}",
@@ -88,11 +90,17 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             runner::run_trial(run, &options).map(|_| ())
         }
         Command::Stop { run } => {
-            let store = crate::store::Store::open(&cli.db)?;
+            // Like the read commands, never create a store just to find it has no such run.
+            inspect::open(&cli.db)?;
+            let store = crate::store::Store::open(&cli.db)
+                .map_err(|e| unwritable_store(e.into(), &cli.db))?;
             let known = store.run(run)?.ok_or_else(|| {
                 UsageError(format!("no run with id {run} (see `densenet-lab runs`)"))
             })?;
-            if store.request_stop(run)? {
+            if store
+                .request_stop(run)
+                .map_err(|e| unwritable_store(e.into(), &cli.db))?
+            {
                 writeln!(
                     out,
                     "asked run {run} to stop; it stops at its next step and can be resumed"
@@ -174,6 +182,41 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// A store that cannot be opened or written where `--db` points (a read-only file or folder, a
+/// folder that does not exist) is for the user to fix, so exit code 2; SQLite's message does not
+/// always name the file ("attempt to write a readonly database"), so this one does.
+fn unwritable_store(err: anyhow::Error, db: &Path) -> anyhow::Error {
+    use rusqlite::ErrorCode;
+    let code = err
+        .chain()
+        .find_map(|e| match e.downcast_ref::<StoreError>() {
+            Some(StoreError::Sqlite { source, .. }) => source.sqlite_error_code().filter(|c| {
+                matches!(
+                    c,
+                    ErrorCode::ReadOnly | ErrorCode::CannotOpen | ErrorCode::PermissionDenied
+                )
+            }),
+            _ => None,
+        });
+    let Some(code) = code else { return err };
+    let folder = db.parent().filter(|p| !p.as_os_str().is_empty());
+    let why = match folder {
+        Some(folder) if !folder.is_dir() => {
+            format!("the folder {} does not exist", folder.display())
+        }
+        _ if code == ErrorCode::ReadOnly => {
+            "it is read-only (check the permissions of the file and its folder)".to_string()
+        }
+        _ => "it cannot be opened there (check the permissions of the file and its folder)"
+            .to_string(),
+    };
+    UsageError(format!(
+        "cannot write the results database {}: {why}; fix that or pass another --db",
+        db.display()
+    ))
+    .into()
 }
 
 /// `cpu` or a comma-separated list of devices (`cuda:0,cuda:1`).

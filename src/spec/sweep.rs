@@ -457,8 +457,10 @@ fn unknown_axis_message(key: &str) -> String {
         .find(|k| k.ends_with(&format!(".{key}")))
         .map(|k| format!("did you mean \"{k}\"? "))
         .unwrap_or_default();
+    // Quoted and escaped as in the diagnostic's key: a key may hold a newline or a quote.
+    let shown = Value::String(key.to_string());
     format!(
-        "unknown axis key \"{key}\": {suggestion}expected a dotted key of data, model or \
+        "unknown axis key {shown}: {suggestion}expected a dotted key of data, model or \
          train, such as model.growth_rate, model.blocks, model.dropout, train.optimizer.lr, \
          train.batch_size, data.dataset"
     )
@@ -560,7 +562,11 @@ fn check_trials(sweep: &Sweep, base: &Value, rep: &mut Reporter) {
             Ok(config) => config,
             Err(message) => {
                 // Each value applies alone, so the clash is between axes: blame the last.
-                let last = sweep.axes.len() - 1;
+                // Without axes it is the base that does not apply (a non-finite number, which
+                // its own rule has reported already).
+                let Some(last) = sweep.axes.len().checked_sub(1) else {
+                    continue;
+                };
                 let at = element_path(&sweep.axes[last].key, coords[last]);
                 note(at, message, trial, &overrides);
                 continue;

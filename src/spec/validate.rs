@@ -10,6 +10,14 @@ use super::geometry::{GeometryError, feature_map_sizes};
 /// Largest growth rate accepted: a sanity bound, far above any DenseNet in the literature.
 pub(crate) const MAX_GROWTH_RATE: usize = 1024;
 
+/// Largest number of layers in one dense block: a sanity bound like [`MAX_GROWTH_RATE`]
+/// (DenseNet-264's largest block has 64), which also keeps parameter and FLOP counts in range.
+pub(crate) const MAX_BLOCK_LAYERS: usize = 1000;
+
+/// Most epochs accepted: far beyond any schedule (DenseNet trains for 300), and small enough
+/// that steps = epochs x batches per epoch cannot overflow.
+pub(crate) const MAX_EPOCHS: usize = 1_000_000;
+
 /// One broken rule of a resolved config.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Issue {
@@ -90,6 +98,15 @@ fn check_model(model: &ModelConfig, issues: &mut Issues) {
                 "expected an integer >= 1 (layers in the block), found 0".into(),
                 &["model.blocks"],
             );
+        } else if layers > MAX_BLOCK_LAYERS {
+            issues.push(
+                format!("model.blocks[{i}]"),
+                format!(
+                    "expected an integer in [1, {MAX_BLOCK_LAYERS}] (layers in the block), \
+                     found {layers}"
+                ),
+                &["model.blocks"],
+            );
         }
     }
     let p = model.dropout;
@@ -119,10 +136,11 @@ fn check_model(model: &ModelConfig, issues: &mut Issues) {
 fn check_compressed_channels(model: &ModelConfig, issues: &mut Issues) {
     let k = model.growth_rate;
     let theta = model.compression;
-    let mut channels = 2 * k;
+    let mut channels = k.saturating_mul(2);
     let transitions = model.blocks.len().saturating_sub(1);
     for (i, &layers) in model.blocks.iter().take(transitions).enumerate() {
-        let m = channels + layers * k;
+        // Saturating: a block too large is reported on its own, and must not overflow here.
+        let m = channels.saturating_add(layers.saturating_mul(k));
         let kept = (theta * m as f64).floor() as usize;
         if kept == 0 {
             issues.push(
@@ -184,6 +202,10 @@ fn check_positive_count(value: usize, key: &'static str, issues: &mut Issues) {
 
 fn check_train(train: &TrainConfig, repeats: usize, issues: &mut Issues) {
     check_positive_count(train.epochs, "train.epochs", issues);
+    let epochs = train.epochs;
+    issues.unless(epochs <= MAX_EPOCHS, "train.epochs", || {
+        format!("expected an integer in [1, {MAX_EPOCHS}], found {epochs}")
+    });
     check_positive_count(train.batch_size, "train.batch_size", issues);
     check_positive_count(train.log_every, "train.log_every", issues);
     if train
