@@ -204,6 +204,9 @@ pub fn run_queue(
             display.started(&q, slots[slot]);
             running.push(started);
         }
+        // Read what the trials wrote before noticing which ended, so that a trial's last epoch
+        // is shown before its final status line.
+        poller.update(store)?;
         let mut i = 0;
         while i < running.len() {
             if let Some(status) = running[i].child.try_wait()? {
@@ -215,7 +218,6 @@ pub fn run_queue(
                 i += 1;
             }
         }
-        poller.update(store)?;
         if running.is_empty() && (handled_signals > 0 || pending.len() == 0) {
             break;
         }
