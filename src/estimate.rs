@@ -3,11 +3,13 @@
 use crate::model::ArchSummary;
 use crate::spec::{Optimizer, TrialConfig};
 
-/// Effective training throughput of the CPU backend on these DenseNets, in forward GFLOP/s
-/// (FLOPs as `model::arch` counts them, per image, times images per second). Measured with
-/// `densenet-lab bench experiments/seed-mnist.toml --batch 64` on the project's 2-vCPU machine;
-/// see the README's figures. A training step costs about three forward passes.
-pub const CPU_TRAIN_GFLOPS: f64 = 1.6;
+/// Effective training throughput of the CPU backend, in forward GFLOP/s: forward FLOPs per
+/// image (as `model::arch` counts them) times training images per second. Measured with
+/// `densenet-lab bench FILE --batch 64` on the project's 2-vCPU machine: seed-mnist 4.0 MFLOPs
+/// x 241 images/s = 0.96; k=12, 4-4-4 at 28x28, 60 MFLOPs x 35 images/s = 2.1. Small models
+/// are dominated by per-op overhead, large ones by convolutions: the estimate is good to
+/// about a factor of two.
+pub const CPU_TRAIN_GFLOPS: f64 = 1.5;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Estimate {
