@@ -143,7 +143,7 @@ fn an_unknown_top_level_key_is_named_with_the_accepted_ones() {
         "colour = \"red\"\ndescription =",
         &[
             "bad.toml:2:1: colour:",
-            "unknown key \"colour\": expected one of name, description, data, model, train, sweep",
+            "unknown key \"colour\": expected one of name, description, device, data, model, train, sweep",
         ],
     );
 }

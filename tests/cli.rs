@@ -320,3 +320,36 @@ fn data_verify_checks_the_bundled_set_and_names_a_broken_file() {
         .stdout(predicate::str::contains("mnist-mini"))
         .stdout(predicate::str::contains("t10k-labels-idx1-ubyte"));
 }
+
+#[test]
+fn the_files_device_is_used_unless_the_flag_overrides_it() {
+    let dir = TempDir::new().unwrap();
+    let file = dir.path().join("gpu.toml");
+    let with_device = TINY.replace(
+        "description = \"two tiny trials\"",
+        "description = \"two tiny trials\"\ndevice = \"cuda:0\"",
+    );
+    std::fs::write(&file, &with_device).unwrap();
+    // This build has no CUDA (or this machine no GPU): refused before anything is written.
+    lab(dir.path())
+        .arg("run")
+        .arg(&file)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("device cuda:0"));
+    assert!(!dir.path().join("lab.db").exists());
+    // The flag wins over the file.
+    lab(dir.path())
+        .args(["run", "--device", "cpu"])
+        .arg(&file)
+        .assert()
+        .success();
+    // A device name the trainer does not know is a located error in the file.
+    std::fs::write(&file, with_device.replace("cuda:0", "tpu")).unwrap();
+    lab(dir.path())
+        .arg("check")
+        .arg(&file)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("gpu.toml:4:10: device"));
+}

@@ -37,7 +37,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
                 db: cli.db,
                 data_dir: cli.data_dir,
                 runs_dir,
-                devices: parse_devices(&device)?,
+                devices: usable_devices(device.as_deref().or(experiment.device.as_deref()))?,
                 jobs: jobs.max(1),
                 progress: if quiet {
                     ProgressMode::Quiet
@@ -174,7 +174,8 @@ pub fn dispatch(cli: Cli) -> Result<()> {
                     trials.len()
                 ))
             })?;
-            let report = train::bench(&chosen.config, parse_device(&device)?, batch, steps)?;
+            let device = usable_devices(device.as_deref().or(experiment.device.as_deref()))?[0];
+            let report = train::bench(&chosen.config, device, batch, steps)?;
             let mut line = serde_json::to_value(&report)?;
             line["experiment"] = json!(experiment.name);
             line["trial"] = json!(trial);
@@ -219,9 +220,28 @@ fn unwritable_store(err: anyhow::Error, db: &Path) -> anyhow::Error {
     .into()
 }
 
-/// `cpu` or a comma-separated list of devices (`cuda:0,cuda:1`).
-fn parse_devices(text: &str) -> Result<Vec<ComputeDevice>> {
-    text.split(',').map(parse_device).collect()
+/// The devices to train on (`--device`, else the file's, else cpu), checked before anything
+/// is written: a GPU this build or this machine cannot use is the user's mistake, found now
+/// rather than in every trial.
+fn usable_devices(text: Option<&str>) -> Result<Vec<ComputeDevice>> {
+    let devices: Vec<ComputeDevice> = text
+        .unwrap_or("cpu")
+        .split(',')
+        .map(parse_device)
+        .collect::<Result<_>>()?;
+    for device in &devices {
+        if let ComputeDevice::Cuda(index) = *device {
+            if !devices::CUDA_BUILT {
+                return Err(UsageError(format!(
+                    "device {device}: this build has no CUDA support; rebuild with `cargo build --release --features cuda`"
+                ))
+                .into());
+            }
+            devices::check_cuda_device(index)
+                .map_err(|e| UsageError(format!("device {device}: {e}")))?;
+        }
+    }
+    Ok(devices)
 }
 
 fn parse_device(text: &str) -> Result<ComputeDevice> {

@@ -59,9 +59,10 @@ pub enum Command {
         /// Trials trained at once (CPU threads are split between them).
         #[arg(long, default_value_t = 1)]
         jobs: usize,
-        /// `cpu`, or GPUs as `cuda:0,cuda:1` (slots are taken in turn).
-        #[arg(long, default_value = "cpu")]
-        device: String,
+        /// `cpu`, or GPUs as `cuda:0,cuda:1` (slots are taken in turn); default: the file's
+        /// `device`, else cpu.
+        #[arg(long)]
+        device: Option<String>,
         /// Resume the sweep (the default: kept for scripts that say it).
         #[arg(long)]
         resume: bool,
@@ -153,8 +154,9 @@ pub enum Command {
         /// Which trial of the sweep (0-based).
         #[arg(long, default_value_t = 0)]
         trial: usize,
-        #[arg(long, default_value = "cpu")]
-        device: String,
+        /// Default: the file's `device` (its first), else cpu.
+        #[arg(long)]
+        device: Option<String>,
     },
 }
 

@@ -20,6 +20,8 @@ struct RawFile {
     name: String,
     #[serde(default)]
     description: String,
+    /// Where the sweep trains when `run` gets no `--device` (`cpu`, `cuda:0,cuda:1`).
+    device: Option<String>,
     data: DataConfig,
     model: ModelConfig,
     train: TrainConfig,
@@ -60,6 +62,9 @@ pub fn parse_experiment(text: &str, origin: &Path) -> Result<Experiment, SpecErr
         return Err(rep.finish().expect_err("an error was just reported"));
     }
     check_name(&raw.name, &mut rep);
+    if let Some(device) = &raw.device {
+        check_device(device, &mut rep);
+    }
     let base = TrialConfig {
         data: raw.data,
         model: raw.model,
@@ -71,11 +76,23 @@ pub fn parse_experiment(text: &str, origin: &Path) -> Result<Experiment, SpecErr
     Ok(Experiment {
         name: raw.name,
         description: raw.description,
+        device: raw.device,
         path: origin.to_path_buf(),
         source: text.to_string(),
         base,
         sweep,
     })
+}
+
+/// `device` names devices the trainer knows (whether this machine has them is `run`'s check).
+fn check_device(device: &str, rep: &mut Reporter) {
+    if let Some(Err(e)) = device
+        .split(',')
+        .map(str::parse::<crate::train::ComputeDevice>)
+        .find(Result::is_err)
+    {
+        rep.at_value("device", e);
+    }
 }
 
 /// A syntax or type error from toml, located and named through its span.
