@@ -13,24 +13,6 @@ use crate::store::{MetricName, MetricRow, NewRun, Scope, Split};
 const W: u32 = 800;
 const H: u32 = 500;
 
-fn row(
-    epoch: usize,
-    step: u64,
-    scope: Scope,
-    split: Split,
-    name: MetricName,
-    value: f64,
-) -> MetricRow {
-    MetricRow {
-        epoch,
-        step,
-        scope,
-        split,
-        name,
-        value,
-    }
-}
-
 fn new_run(i: usize, overrides: serde_json::Value, seed: u64) -> NewRun {
     NewRun {
         trial_index: i,
@@ -99,7 +81,7 @@ fn fixture() -> Fixture {
             let steps: Vec<MetricRow> = (0..4)
                 .map(|s| {
                     let step = ((e - 1) * 4 + s + 1) as u64;
-                    row(
+                    MetricRow::new(
                         e,
                         step,
                         Scope::Step,
@@ -111,7 +93,7 @@ fn fixture() -> Fixture {
                 .collect();
             store.log_metrics(id, &steps).unwrap();
             let epoch_rows = [
-                row(
+                MetricRow::new(
                     e,
                     e as u64 * 4,
                     Scope::Epoch,
@@ -119,7 +101,7 @@ fn fixture() -> Fixture {
                     MetricName::Loss,
                     train_loss(r, e),
                 ),
-                row(
+                MetricRow::new(
                     e,
                     e as u64 * 4,
                     Scope::Epoch,
@@ -127,7 +109,7 @@ fn fixture() -> Fixture {
                     MetricName::Accuracy,
                     test_accuracy(r, e) + 0.02,
                 ),
-                row(
+                MetricRow::new(
                     e,
                     e as u64 * 4,
                     Scope::Epoch,
@@ -135,7 +117,7 @@ fn fixture() -> Fixture {
                     MetricName::Loss,
                     train_loss(r, e) * 1.2,
                 ),
-                row(
+                MetricRow::new(
                     e,
                     e as u64 * 4,
                     Scope::Epoch,
@@ -143,7 +125,7 @@ fn fixture() -> Fixture {
                     MetricName::Accuracy,
                     test_accuracy(r, e),
                 ),
-                row(
+                MetricRow::new(
                     e,
                     e as u64 * 4,
                     Scope::Epoch,
@@ -282,7 +264,7 @@ fn chart_for_builds_one_labelled_series_per_run() {
 fn step_charts_use_steps_and_keep_the_last_value_of_a_repeated_step() {
     let mut f = fixture();
     // A resumed run logs step 20 again; the newer value wins.
-    let again = row(5, 20, Scope::Step, Split::Train, MetricName::Loss, 0.001);
+    let again = MetricRow::new(5, 20, Scope::Step, Split::Train, MetricName::Loss, 0.001);
     f.store.log_metrics(f.ids[0], &[again]).unwrap();
     let chart = chart_for(
         &f.store,

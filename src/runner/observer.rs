@@ -53,29 +53,11 @@ impl<'a> StoreObserver<'a> {
     }
 }
 
-fn row(
-    epoch: usize,
-    step: u64,
-    scope: Scope,
-    split: Split,
-    name: MetricName,
-    value: f64,
-) -> MetricRow {
-    MetricRow {
-        epoch,
-        step,
-        scope,
-        split,
-        name,
-        value,
-    }
-}
-
 /// The rows of one epoch's metrics, as the store keeps them.
 pub fn epoch_rows(m: &EpochMetrics) -> Vec<MetricRow> {
     let (e, s) = (m.epoch, m.step);
     let mut rows = vec![
-        row(
+        MetricRow::new(
             e,
             s,
             Scope::Epoch,
@@ -83,7 +65,7 @@ pub fn epoch_rows(m: &EpochMetrics) -> Vec<MetricRow> {
             MetricName::Loss,
             m.train_loss,
         ),
-        row(
+        MetricRow::new(
             e,
             s,
             Scope::Epoch,
@@ -91,8 +73,8 @@ pub fn epoch_rows(m: &EpochMetrics) -> Vec<MetricRow> {
             MetricName::Accuracy,
             m.train_accuracy,
         ),
-        row(e, s, Scope::Epoch, Split::Train, MetricName::Lr, m.lr),
-        row(
+        MetricRow::new(e, s, Scope::Epoch, Split::Train, MetricName::Lr, m.lr),
+        MetricRow::new(
             e,
             s,
             Scope::Epoch,
@@ -100,7 +82,7 @@ pub fn epoch_rows(m: &EpochMetrics) -> Vec<MetricRow> {
             MetricName::ImagesPerSec,
             m.images_per_sec,
         ),
-        row(
+        MetricRow::new(
             e,
             s,
             Scope::Epoch,
@@ -108,7 +90,7 @@ pub fn epoch_rows(m: &EpochMetrics) -> Vec<MetricRow> {
             MetricName::EpochSeconds,
             m.epoch_seconds,
         ),
-        row(
+        MetricRow::new(
             e,
             s,
             Scope::Epoch,
@@ -116,7 +98,7 @@ pub fn epoch_rows(m: &EpochMetrics) -> Vec<MetricRow> {
             MetricName::Loss,
             m.test.loss,
         ),
-        row(
+        MetricRow::new(
             e,
             s,
             Scope::Epoch,
@@ -126,7 +108,7 @@ pub fn epoch_rows(m: &EpochMetrics) -> Vec<MetricRow> {
         ),
     ];
     if let Some(val) = m.val {
-        rows.push(row(
+        rows.push(MetricRow::new(
             e,
             s,
             Scope::Epoch,
@@ -134,7 +116,7 @@ pub fn epoch_rows(m: &EpochMetrics) -> Vec<MetricRow> {
             MetricName::Loss,
             val.loss,
         ));
-        rows.push(row(
+        rows.push(MetricRow::new(
             e,
             s,
             Scope::Epoch,
@@ -170,8 +152,8 @@ impl TrainObserver for StoreObserver<'_> {
         );
         let (e, s) = (m.epoch, m.step);
         self.pending.extend([
-            row(e, s, Scope::Step, Split::Train, MetricName::Loss, m.loss),
-            row(
+            MetricRow::new(e, s, Scope::Step, Split::Train, MetricName::Loss, m.loss),
+            MetricRow::new(
                 e,
                 s,
                 Scope::Step,
@@ -179,7 +161,7 @@ impl TrainObserver for StoreObserver<'_> {
                 MetricName::Accuracy,
                 m.accuracy,
             ),
-            row(e, s, Scope::Step, Split::Train, MetricName::Lr, m.lr),
+            MetricRow::new(e, s, Scope::Step, Split::Train, MetricName::Lr, m.lr),
         ]);
         if self.last_flush.elapsed() >= FLUSH_EVERY {
             self.flush()?;

@@ -47,24 +47,6 @@ fn sweep(store: &mut Store, n: usize) -> Vec<RunRow> {
         .unwrap()
 }
 
-fn m(
-    epoch: usize,
-    step: u64,
-    scope: Scope,
-    split: Split,
-    name: MetricName,
-    value: f64,
-) -> MetricRow {
-    MetricRow {
-        epoch,
-        step,
-        scope,
-        split,
-        name,
-        value,
-    }
-}
-
 fn count(path: &Path, sql: &str) -> i64 {
     Connection::open(path)
         .unwrap()
@@ -290,14 +272,14 @@ fn metrics_feed_run_summary_and_run_rows() {
         s.log_metrics(
             id,
             &[
-                m(epoch, step - 5, Step, Train, Loss, 99.0),
-                m(epoch, step, Step, Train, Lr, 1e-4),
+                MetricRow::new(epoch, step - 5, Step, Train, Loss, 99.0),
+                MetricRow::new(epoch, step, Step, Train, Lr, 1e-4),
             ],
         )
         .unwrap();
         let rows = [
-            m(epoch, step, Epoch, Train, Loss, 1.0 / epoch as f64),
-            m(epoch, step, Epoch, Test, Accuracy, test_acc[epoch - 1]),
+            MetricRow::new(epoch, step, Epoch, Train, Loss, 1.0 / epoch as f64),
+            MetricRow::new(epoch, step, Epoch, Test, Accuracy, test_acc[epoch - 1]),
         ];
         s.finish_epoch(id, epoch, &rows, Some(&format!("ckpt/e{epoch}.pt")))
             .unwrap();
@@ -358,7 +340,7 @@ fn finish_epoch_is_atomic_replaceable_and_validated() {
     let (_d, path) = temp_db();
     let mut s = Store::open(&path).unwrap();
     let id = sweep(&mut s, 1)[0].id;
-    let acc = |v| m(1, 10, Scope::Epoch, Split::Test, MetricName::Accuracy, v);
+    let acc = |v| MetricRow::new(1, 10, Scope::Epoch, Split::Test, MetricName::Accuracy, v);
     s.finish_epoch(id, 1, &[acc(0.3)], Some("a.pt")).unwrap();
     // A retried epoch replaces its epoch rows and checkpoint instead of duplicating them.
     s.finish_epoch(id, 1, &[acc(0.4)], Some("b.pt")).unwrap();
@@ -366,7 +348,7 @@ fn finish_epoch_is_atomic_replaceable_and_validated() {
     assert_eq!(s.checkpoints(id).unwrap(), vec![(1, "b.pt".to_string())]);
 
     // Rows of another epoch are refused and nothing is written.
-    let step_row = m(2, 20, Scope::Step, Split::Train, MetricName::Loss, 1.0);
+    let step_row = MetricRow::new(2, 20, Scope::Step, Split::Train, MetricName::Loss, 1.0);
     assert!(s.finish_epoch(id, 3, &[step_row], None).is_err());
     assert!(s.finish_epoch(id, 2, &[acc(0.5)], None).is_err());
     assert!(s.finish_epoch(id, 0, &[], None).is_err());
@@ -387,7 +369,7 @@ fn nan_is_dropped_but_infinity_kept() {
     let (_d, path) = temp_db();
     let mut s = Store::open(&path).unwrap();
     let id = sweep(&mut s, 1)[0].id;
-    let loss = |v| m(1, 1, Scope::Step, Split::Train, MetricName::Loss, v);
+    let loss = |v| MetricRow::new(1, 1, Scope::Step, Split::Train, MetricName::Loss, v);
     s.log_metrics(id, &[loss(f64::NAN), loss(f64::INFINITY), loss(2.0)])
         .unwrap();
     assert_eq!(s.metrics(id).unwrap(), vec![loss(f64::INFINITY), loss(2.0)]);
@@ -490,7 +472,7 @@ fn reader_sees_committed_rows_while_writer_holds_a_transaction() {
     let (_d, path) = temp_db();
     let mut w = Store::open(&path).unwrap();
     let id = sweep(&mut w, 1)[0].id;
-    let loss = |step| m(1, step, Scope::Step, Split::Train, MetricName::Loss, 1.0);
+    let loss = |step| MetricRow::new(1, step, Scope::Step, Split::Train, MetricName::Loss, 1.0);
     w.log_metrics(id, &[loss(1), loss(2)]).unwrap();
 
     let reader = Store::open_read_only(&path).unwrap();

@@ -139,6 +139,26 @@ pub struct MetricRow {
     pub value: f64,
 }
 
+impl MetricRow {
+    pub fn new(
+        epoch: usize,
+        step: u64,
+        scope: Scope,
+        split: Split,
+        name: MetricName,
+        value: f64,
+    ) -> Self {
+        Self {
+            epoch,
+            step,
+            scope,
+            split,
+            name,
+            value,
+        }
+    }
+}
+
 /// A metric row as seen by an incremental poller: `id` is the metrics rowid, which only
 /// grows (writes are serialized), so "give me id > last_seen" never misses a committed row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
