@@ -27,20 +27,14 @@ pub fn estimate(config: &TrialConfig, arch: &ArchSummary) -> Estimate {
     };
     let param_bytes = arch.params as f64 * 4.0 * (2.0 + optimizer_copies);
     let activation_bytes = arch.activations_per_image as f64 * 4.0 * config.train.batch_size as f64;
-    let images = config.data.train_samples.unwrap_or(train_images(config)) as f64
+    let images = config
+        .data
+        .train_samples
+        .unwrap_or(config.data.dataset.train_images()) as f64
         * (1.0 - config.data.validation_split);
     let flops = arch.flops as f64 * images * config.train.epochs as f64;
     Estimate {
         memory_mib: (param_bytes + activation_bytes) / (1024.0 * 1024.0),
         cpu_minutes: flops / (CPU_TRAIN_GFLOPS * 1e9) / 60.0,
-    }
-}
-
-fn train_images(config: &TrialConfig) -> usize {
-    use crate::spec::Dataset::*;
-    match config.data.dataset {
-        Mnist => 60_000,
-        MnistMini => 2_000,
-        Cifar10 => 50_000,
     }
 }

@@ -40,7 +40,10 @@ pub struct Cell {
     pub last: Option<Stat>,
 }
 
-fn group(points: &[RunPoint], axes: &[String]) -> Vec<Cell> {
+/// One cell per distinct combination of the `axes` values, in run order: with all the sweep's
+/// axes, one row per point (the runs of a point are its repeats); with fewer, the other axes
+/// are aggregated.
+pub fn by_point(points: &[RunPoint], axes: &[String]) -> Vec<Cell> {
     let mut cells: Vec<(Vec<Value>, Vec<&RunPoint>)> = Vec::new();
     for p in points {
         let key: Vec<Value> = axes
@@ -71,11 +74,6 @@ fn group(points: &[RunPoint], axes: &[String]) -> Vec<Cell> {
             }
         })
         .collect()
-}
-
-/// One row per point of the sweep (the runs of one point are its repeats), in run order.
-pub fn by_point(points: &[RunPoint], axes: &[String]) -> Vec<Cell> {
-    group(points, axes)
 }
 
 /// Accuracy in percent, two decimals, as a JSON number.
@@ -132,7 +130,7 @@ pub fn pivot_table(
     col_axis: &str,
 ) -> (Vec<String>, Vec<Vec<Value>>) {
     let axes = [row_axis.to_string(), col_axis.to_string()];
-    let cells = group(points, &axes);
+    let cells = by_point(points, &axes);
     let mut row_values: Vec<Value> = Vec::new();
     let mut col_values: Vec<Value> = Vec::new();
     for c in &cells {

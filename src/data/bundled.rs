@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use super::DataError;
 
-pub const TRAIN_COUNT: usize = 2_000;
+pub const TRAIN_COUNT: usize = crate::spec::Dataset::MnistMini.train_images();
 pub const TEST_COUNT: usize = 1_000;
 
 macro_rules! asset {

@@ -47,6 +47,7 @@ fn threads_per_trial(cpu_slots: usize) -> usize {
 
 fn spawn(
     q: &Queued,
+    slot: usize,
     device: ComputeDevice,
     threads: usize,
     options: &RunOptions,
@@ -84,7 +85,7 @@ fn spawn(
     Ok(Running {
         child,
         run_id: q.run_id,
-        slot: 0,
+        slot,
         log,
     })
 }
@@ -199,8 +200,7 @@ pub fn run_queue(
         while handled_signals == 0 && !free.is_empty() {
             let Some(q) = pending.next() else { break };
             let slot = free.pop().expect("checked non-empty");
-            let mut started = spawn(&q, slots[slot], threads, options)?;
-            started.slot = slot;
+            let started = spawn(&q, slot, slots[slot], threads, options)?;
             display.started(&q, slots[slot]);
             running.push(started);
         }

@@ -39,7 +39,8 @@ pub fn checkpoint_dir(runs_dir: &Path, run_id: i64) -> PathBuf {
     runs_dir.join(run_id.to_string())
 }
 
-fn hostname() -> String {
+/// This machine's name as runs record it (to tell a dead local process from a remote one).
+pub fn this_host() -> String {
     let mut buf = [0u8; 256];
     // SAFETY: gethostname writes at most buf.len() bytes into the buffer we own.
     let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
@@ -49,11 +50,6 @@ fn hostname() -> String {
     } else {
         "unknown".into()
     }
-}
-
-/// This machine's name as runs record it (to tell a dead local process from a remote one).
-pub fn this_host() -> String {
-    hostname()
 }
 
 /// If the `run` that started this trial is killed (kill -9, a closed SSH session), the trial

@@ -26,6 +26,15 @@ impl Dataset {
             Dataset::Cifar10 => 3,
         }
     }
+    /// Images in the official training set (mnist-mini: the first 2,000 of MNIST's).
+    pub const fn train_images(self) -> usize {
+        match self {
+            Dataset::Mnist => 60_000,
+            Dataset::MnistMini => 2_000,
+            Dataset::Cifar10 => 50_000,
+        }
+    }
+
     pub fn num_classes(self) -> usize {
         10
     }

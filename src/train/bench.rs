@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::ComputeDevice;
 use super::optim::AnyOptimizer;
-use super::trainer::{images_tensor, labels_tensor};
+use super::trainer::batch_tensors;
 use crate::data::Batch;
 use crate::model::{DenseNet, DropoutSource, ForwardContext};
 use crate::rng::SplitMix64;
@@ -118,13 +118,15 @@ fn bench_on<B: AutodiffBackend>(
         } else {
             DropoutSource::Device
         };
+        // A fresh host-to-device copy each step, as in training.
+        let (images, labels) = batch_tensors::<B>(batch.clone(), &device);
         let logits = model.forward(
-            images_tensor(&batch, &device),
+            images,
             &mut ForwardContext {
                 dropout: Some(dropout),
             },
         );
-        let loss = loss_fn.forward(logits, labels_tensor::<B>(&batch, &device));
+        let loss = loss_fn.forward(logits, labels);
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         model = optim.step(lr, model, grads);
         // Reading a value back waits for the device to finish the step.
@@ -137,8 +139,8 @@ fn bench_on<B: AutodiffBackend>(
     let mut eval_times = Vec::new();
     for step in 0..WARMUP_STEPS + steps {
         let start = Instant::now();
-        let logits =
-            eval_model.forward(images_tensor(&batch, &device), &mut ForwardContext::eval());
+        let (images, _) = batch_tensors::<B::InnerBackend>(batch.clone(), &device);
+        let logits = eval_model.forward(images, &mut ForwardContext::eval());
         let _ = logits.into_data();
         if step >= WARMUP_STEPS {
             eval_times.push(start.elapsed().as_secs_f64());

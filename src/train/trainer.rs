@@ -23,13 +23,15 @@ use crate::rng::SplitMix64;
 /// Purpose of the dropout-mask stream derived from the trial seed (see `SplitMix64::derived`).
 const DROPOUT_PURPOSE: u64 = 0x4452_4f50_4f55_5400; // "DROPOUT\0"
 
-pub(crate) fn images_tensor<B: Backend>(batch: &Batch, device: &B::Device) -> Tensor<B, 4> {
+/// Images `[N, C, H, W]` and labels `[N]` on the device; the host buffers move, not copy.
+pub(crate) fn batch_tensors<B: Backend>(
+    batch: Batch,
+    device: &B::Device,
+) -> (Tensor<B, 4>, Tensor<B, 1, Int>) {
     let shape = [batch.len, batch.channels, batch.size, batch.size];
-    Tensor::from_data(TensorData::new(batch.images.clone(), shape), device)
-}
-
-pub(crate) fn labels_tensor<B: Backend>(batch: &Batch, device: &B::Device) -> Tensor<B, 1, Int> {
-    Tensor::from_data(TensorData::new(batch.labels.clone(), [batch.len]), device)
+    let images = Tensor::from_data(TensorData::new(batch.images, shape), device);
+    let labels = Tensor::from_data(TensorData::new(batch.labels, [batch.len]), device);
+    (images, labels)
 }
 
 /// Mean loss and accuracy of `model` over a whole split, in evaluation mode.
@@ -45,13 +47,14 @@ pub(crate) fn evaluate<B: Backend>(
     let (mut loss_sum, mut correct) = (0.0f64, 0i64);
     for indices in batches(&order, batch_size) {
         let batch = set.batch(indices, norm, None);
-        let logits = model.forward(images_tensor(&batch, device), &mut ForwardContext::eval());
-        let labels = labels_tensor::<B>(&batch, device);
+        let n = batch.len;
+        let (images, labels) = batch_tensors::<B>(batch, device);
+        let logits = model.forward(images, &mut ForwardContext::eval());
         let loss: f64 = loss_fn
             .forward(logits.clone(), labels.clone())
             .into_scalar()
             .elem();
-        loss_sum += loss * batch.len as f64;
+        loss_sum += loss * n as f64;
         correct += count_correct(logits, labels);
     }
     let n = set.len().max(1) as f64;
@@ -161,8 +164,9 @@ pub(crate) fn train_on<B: AutodiffBackend>(
                     DropoutSource::Device
                 }),
             };
-            let logits = model.forward(images_tensor(&batch, &device), &mut ctx);
-            let labels = labels_tensor::<B>(&batch, &device);
+            let n = batch.len;
+            let (images, labels) = batch_tensors::<B>(batch, &device);
+            let logits = model.forward(images, &mut ctx);
             let loss = loss_fn.forward(logits.clone(), labels.clone());
             let loss_value: f64 = loss.clone().into_scalar().elem();
             step += 1;
@@ -177,8 +181,8 @@ pub(crate) fn train_on<B: AutodiffBackend>(
             model = optim.step(lr, model, grads);
             let correct = count_correct(logits.detach(), labels);
             train_seconds += step_start.elapsed().as_secs_f64();
-            window.add(loss_value, correct, batch.len);
-            whole_epoch.add(loss_value, correct, batch.len);
+            window.add(loss_value, correct, n);
+            whole_epoch.add(loss_value, correct, n);
             if step.is_multiple_of(train_cfg.log_every as u64) {
                 let (loss, accuracy) = window.means();
                 observer.step(&StepMetrics {
