@@ -20,14 +20,7 @@ pub fn open(db: &Path) -> Result<Store> {
         ))
         .into());
     }
-    match Store::open_read_only(db) {
-        // A store written by an older version: migrate it once (in one transaction), then read.
-        Err(crate::store::StoreError::NeedsMigration { .. }) => {
-            drop(Store::open(db)?);
-            Ok(Store::open_read_only(db)?)
-        }
-        other => Ok(other?),
-    }
+    Ok(Store::open_for_reading(db)?)
 }
 
 fn opt<T: Into<Value>>(v: Option<T>) -> Value {

@@ -41,6 +41,19 @@ pub struct Store {
 }
 
 impl Store {
+    /// Opens an existing store for reading (dashboards, `query`, charts). A store written by
+    /// an older version is migrated once, in one transaction, first: readers would otherwise
+    /// refuse it until some writer happened to open it.
+    pub fn open_for_reading(path: &Path) -> Result<Store, StoreError> {
+        match Store::open_read_only(path) {
+            Err(StoreError::NeedsMigration { .. }) => {
+                drop(Store::open(path)?);
+                Store::open_read_only(path)
+            }
+            other => other,
+        }
+    }
+
     /// Opens (creating if needed) a store for reading and writing, migrating the schema.
     /// Foreign, corrupt or too-new files are rejected before anything is written to them.
     pub fn open(path: &Path) -> Result<Store, StoreError> {

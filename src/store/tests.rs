@@ -509,23 +509,25 @@ fn reader_sees_committed_rows_while_writer_holds_a_transaction() {
     assert_eq!(newer[0].run_id, id);
 }
 
+/// A store as the first release wrote it: the V1 schema and one done run of experiment "old".
+fn write_version_1_store(path: &Path) {
+    let conn = Connection::open(path).unwrap();
+    conn.execute_batch(super::schema::MIGRATIONS[0]).unwrap();
+    conn.execute_batch(&format!(
+        "PRAGMA application_id = {}; PRAGMA user_version = 1;
+         INSERT INTO experiments (name, created_at, updated_at) VALUES ('old', 't', 't');
+         INSERT INTO runs (experiment_id, trial_index, hash, status, config, overrides, seed,
+                           epochs_total, created_at)
+              VALUES (1, 0, 'h', 'done', '{{}}', '{{}}', 1, 3, 't');",
+        super::APPLICATION_ID
+    ))
+    .unwrap();
+}
+
 #[test]
 fn a_version_1_store_is_migrated_in_place_keeping_its_runs() {
     let (_d, path) = temp_db();
-    {
-        // A store as the first release wrote it: the V1 schema and one run.
-        let conn = Connection::open(&path).unwrap();
-        conn.execute_batch(super::schema::MIGRATIONS[0]).unwrap();
-        conn.execute_batch(&format!(
-            "PRAGMA application_id = {}; PRAGMA user_version = 1;
-             INSERT INTO experiments (name, created_at, updated_at) VALUES ('old', 't', 't');
-             INSERT INTO runs (experiment_id, trial_index, hash, status, config, overrides, seed,
-                               epochs_total, created_at)
-                  VALUES (1, 0, 'h', 'done', '{{}}', '{{}}', 1, 3, 't');",
-            super::APPLICATION_ID
-        ))
-        .unwrap();
-    }
+    write_version_1_store(&path);
     let store = Store::open(&path).unwrap();
     assert_eq!(count(&path, "PRAGMA user_version"), super::SCHEMA_VERSION);
     let runs = store.runs(Some("old")).unwrap();
@@ -567,4 +569,21 @@ fn retry_busy_retries_while_sqlite_says_busy_and_passes_other_errors_through() {
     });
     assert!(matches!(result, Err(StoreError::NoSuchRun(7))));
     assert_eq!(attempts, 1);
+}
+
+#[test]
+fn readers_migrate_a_version_1_store_once_then_read_it_read_only() {
+    let (_d, path) = temp_db();
+    write_version_1_store(&path);
+    assert!(matches!(
+        Store::open_read_only(&path),
+        Err(StoreError::NeedsMigration { found: 1, .. })
+    ));
+    let reader = Store::open_for_reading(&path).unwrap();
+    assert_eq!(count(&path, "PRAGMA user_version"), super::SCHEMA_VERSION);
+    assert_eq!(reader.runs(Some("old")).unwrap().len(), 1);
+    assert!(matches!(
+        reader.query("DELETE FROM runs"),
+        Err(StoreError::ReadOnlyQuery(_))
+    ));
 }

@@ -66,7 +66,7 @@ impl Poller {
             let next = if !app.paths.db.exists() {
                 StoreState::Waiting
             } else {
-                match Store::open_read_only(&app.paths.db) {
+                match Store::open_for_reading(&app.paths.db) {
                     Ok(s) => {
                         self.store = Some(s);
                         StoreState::Open
