@@ -8,7 +8,7 @@
 # OUT_DIR  where the JSON lines go (created): devices.jsonl, bench.jsonl, mnist-epoch.jsonl
 #
 # It lists the devices, benches seed-mnist, seed-cifar10 and densenet-bc-100 at batch 64 on
-# cuda:0, trains one epoch of MNIST (the seed-mnist recipe) on cuda:0 and prints its test
+# cuda:0 (f32, then bf16 convolutions), trains one epoch of MNIST (the seed-mnist recipe) on cuda:0 and prints its test
 # accuracy and time. Without a usable GPU it says so and exits with status 3.
 set -uo pipefail
 
@@ -47,10 +47,13 @@ fi
 
 : > "$out/bench.jsonl"
 for name in seed-mnist seed-cifar10 densenet-bc-100; do
-  note "bench $name (batch 64, cuda:0)"
-  if ! "$bin" bench "$experiments/$name.toml" --batch 64 --steps 20 --device cuda:0 >> "$out/bench.jsonl" 2> "$work/bench-$name.err"; then
-    printf '{"experiment":"%s","error":%s}\n' "$name" "$(python3 -c 'import json,sys; print(json.dumps(sys.stdin.read()[-2000:]))' < "$work/bench-$name.err")" >> "$out/bench.jsonl"
-  fi
+  for precision in f32 bf16; do
+    note "bench $name (batch 64, cuda:0, $precision)"
+    err=$work/bench-$name-$precision.err
+    if ! "$bin" bench "$experiments/$name.toml" --batch 64 --steps 20 --device cuda:0 --precision $precision >> "$out/bench.jsonl" 2> "$err"; then
+      printf '{"experiment":"%s","precision":"%s","error":%s}\n' "$name" "$precision" "$(python3 -c 'import json,sys; print(json.dumps(sys.stdin.read()[-2000:]))' < "$err")" >> "$out/bench.jsonl"
+    fi
+  done
 done
 cat "$out/bench.jsonl"
 

@@ -10,7 +10,7 @@ use super::output::{Rows, write_rows};
 use super::{Cli, Command, DataCommand, Format, UsageError, inspect};
 use crate::data::VerifyStatus;
 use crate::runner::{self, ProgressMode, RunOptions, TrialOptions};
-use crate::spec::{self, Experiment};
+use crate::spec::{self, Experiment, Precision};
 use crate::store::StoreError;
 use crate::train::{self, ComputeDevice};
 use crate::{data, devices, estimate, model, plot};
@@ -33,11 +33,15 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             resume: _,
         } => {
             let experiment = spec::load_experiment(&file)?;
+            let devices = usable_devices(device.as_deref().or(experiment.device.as_deref()))?;
+            if devices.contains(&ComputeDevice::Cpu) {
+                experiment.check_precision_on_cpu(&experiment.trials())?;
+            }
             let options = RunOptions {
                 db: cli.db,
                 data_dir: cli.data_dir,
                 runs_dir,
-                devices: usable_devices(device.as_deref().or(experiment.device.as_deref()))?,
+                devices,
                 jobs: jobs.max(1),
                 progress: if quiet {
                     ProgressMode::Quiet
@@ -164,6 +168,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             steps,
             trial,
             device,
+            precision,
         } => {
             let experiment = spec::load_experiment(&file)?;
             let trials = experiment.trials();
@@ -175,7 +180,8 @@ pub fn dispatch(cli: Cli) -> Result<()> {
                 ))
             })?;
             let device = usable_devices(device.as_deref().or(experiment.device.as_deref()))?[0];
-            let report = train::bench(&chosen.config, device, batch, steps)?;
+            let config = bench_config(&experiment, chosen, device, precision)?;
+            let report = train::bench(&config, device, batch, steps)?;
             let mut line = serde_json::to_value(&report)?;
             line["experiment"] = json!(experiment.name);
             line["trial"] = json!(trial);
@@ -183,6 +189,33 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// The trial's config with `--precision` applied, refused where the device cannot run it.
+fn bench_config(
+    experiment: &Experiment,
+    chosen: &spec::Trial,
+    device: ComputeDevice,
+    precision: Option<String>,
+) -> Result<spec::TrialConfig> {
+    let mut config = chosen.config.clone();
+    let on_cpu = device == ComputeDevice::Cpu;
+    match precision {
+        Some(text) => {
+            config.train.precision =
+                Precision::try_from(text).map_err(|e| UsageError(format!("--precision: {e}")))?;
+            if on_cpu && !config.train.precision.is_f32() {
+                return Err(UsageError(format!(
+                    "--precision {}: the cpu computes in f32 only; bench bf16 with --device cuda:N",
+                    config.train.precision.name()
+                ))
+                .into());
+            }
+        }
+        None if on_cpu => experiment.check_precision_on_cpu(std::slice::from_ref(chosen))?,
+        None => {}
+    }
+    Ok(config)
 }
 
 /// A store that cannot be opened or written where `--db` points (a read-only file or folder, a

@@ -157,6 +157,10 @@ pub enum Command {
         /// Default: the file's `device` (its first), else cpu.
         #[arg(long)]
         device: Option<String>,
+        /// Overrides the trial's `train.precision` (f32, or bf16 on CUDA): compare both
+        /// without editing the file.
+        #[arg(long)]
+        precision: Option<String>,
     },
 }
 

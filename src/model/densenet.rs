@@ -46,8 +46,8 @@ impl<B: Backend> NormReluConv<B> {
             conv: conv(c_in, c_out, kernel, 1, device),
         }
     }
-    fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        self.conv.forward(relu(self.norm.forward(x)))
+    fn forward(&self, x: Tensor<B, 4>, ctx: &ForwardContext) -> Tensor<B, 4> {
+        ctx.conv(&self.conv, relu(self.norm.forward(x)))
     }
 }
 
@@ -62,10 +62,14 @@ pub struct DenseLayer<B: Backend> {
 impl<B: Backend> DenseLayer<B> {
     fn forward(&self, x: Tensor<B, 4>, ctx: &mut ForwardContext) -> Tensor<B, 4> {
         let x = match &self.bottleneck {
-            Some(unit) => ctx.dropout(unit.forward(x), self.dropout),
+            Some(unit) => {
+                let y = unit.forward(x, ctx);
+                ctx.dropout(y, self.dropout)
+            }
             None => x,
         };
-        ctx.dropout(self.conv.forward(x), self.dropout)
+        let y = self.conv.forward(x, ctx);
+        ctx.dropout(y, self.dropout)
     }
 }
 
@@ -184,14 +188,15 @@ impl<B: Backend> DenseNet<B> {
 
     /// Logits `[N, classes]` for images `[N, C, H, W]`.
     pub fn forward(&self, images: Tensor<B, 4>, ctx: &mut ForwardContext) -> Tensor<B, 2> {
-        let mut x = self.stem.forward(images);
+        let mut x = ctx.conv(&self.stem, images);
         if self.stem_pool {
             x = max_pool2d(x, [3, 3], [2, 2], [0, 0], [1, 1], false);
         }
         for (b, block) in self.blocks.iter().enumerate() {
             x = block.forward(x, ctx);
             if let Some(t) = self.transitions.get(b) {
-                x = ctx.dropout(t.conv.forward(x), t.dropout);
+                x = t.conv.forward(x, ctx);
+                x = ctx.dropout(x, t.dropout);
                 x = avg_pool2d(x, [2, 2], [2, 2], [0, 0], true, false);
             }
         }

@@ -7,10 +7,15 @@
 //! burn's per-element Bernoulli sampler. See `shared/notes/burn-0.21-cpu.md` for the figures.
 
 use burn::module::{Module, Param, RunningState};
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::Conv2d;
 use burn::tensor::backend::Backend;
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::module::conv2d;
+use burn::tensor::ops::{ConvOptions, PadMode};
+use burn::tensor::{FloatDType, Tensor, TensorData};
 
 use crate::rng::SplitMix64;
+use crate::spec::Precision;
 
 const BN_EPSILON: f64 = 1e-5;
 /// PyTorch's default: running = (1 - m) * running + m * batch statistic.
@@ -95,15 +100,35 @@ pub enum DropoutSource {
     Device,
 }
 
-/// Per-forward-pass state: whether dropout is active and where its masks come from.
+/// Per-forward-pass state: whether dropout is active and where its masks come from, and what
+/// convolutions compute in.
 pub struct ForwardContext {
     pub dropout: Option<DropoutSource>,
+    pub precision: Precision,
 }
 
 impl ForwardContext {
     /// Evaluation: no dropout.
-    pub fn eval() -> Self {
-        Self { dropout: None }
+    pub fn eval(precision: Precision) -> Self {
+        Self {
+            dropout: None,
+            precision,
+        }
+    }
+
+    /// `conv` applied to `x`. Under `bf16` the input and a bf16 copy of the weight go in and
+    /// the output comes back as f32: the cast is part of the autodiff graph, so gradients
+    /// reach the f32 weight (the master copy the optimizer updates) as f32.
+    pub fn conv<B: Backend>(&self, conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        match self.precision {
+            Precision::F32 => conv.forward(x),
+            Precision::Bf16 => {
+                let (x, options) = pad_for(conv, x);
+                let weight = conv.weight.val().cast(FloatDType::BF16);
+                let bias = conv.bias.as_ref().map(|b| b.val().cast(FloatDType::BF16));
+                conv2d(x.cast(FloatDType::BF16), weight, bias, options).cast(FloatDType::F32)
+            }
+        }
     }
 
     /// Inverted dropout: zero with probability `p`, scale survivors by 1/(1-p).
@@ -134,5 +159,34 @@ impl ForwardContext {
                 x * keep * keep_scale
             }
         }
+    }
+}
+
+/// `x` padded as `Conv2d::forward` would pad it, and the options for the rest. burn keeps its
+/// padding arithmetic private; TF 'SAME' is the rule the network uses: output ceil(in/stride),
+/// the odd row or column of padding at the end. Asymmetric padding is applied here, in f32:
+/// burn 0.21 pads by writing into a zero tensor of the backend's default float type, which
+/// fails on a bf16 input.
+fn pad_for<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> (Tensor<B, 4>, ConvOptions<2>) {
+    let [_, _, height, width] = x.dims();
+    let same = |size: usize, axis: usize| -> (usize, usize) {
+        let (kernel, stride) = (conv.kernel_size[axis], conv.stride[axis]);
+        let total = match size.div_ceil(stride) {
+            0 => 0,
+            out => ((out - 1) * stride + kernel).saturating_sub(size),
+        };
+        (total / 2, total - total / 2)
+    };
+    let ((top, bottom), (left, right)) = match conv.padding {
+        PaddingConfig2d::Same => (same(height, 0), same(width, 1)),
+        PaddingConfig2d::Valid => ((0, 0), (0, 0)),
+        PaddingConfig2d::Explicit(top, left, bottom, right) => ((top, bottom), (left, right)),
+    };
+    let options = |padding| ConvOptions::new(conv.stride, padding, conv.dilation, conv.groups);
+    if (top, left) == (bottom, right) {
+        (x, options([top, left]))
+    } else {
+        let padded = x.pad((left, right, top, bottom), PadMode::Constant(0.0));
+        (padded, options([0, 0]))
     }
 }

@@ -173,6 +173,61 @@ pub struct TrainConfig {
     /// Log train loss and accuracy every N steps.
     #[serde(default = "default_log_every")]
     pub log_every: usize,
+    /// The float type convolutions compute in.
+    #[serde(default)]
+    pub precision: Precision,
+}
+
+/// What convolutions compute in. Parameters, batch norm, the loss and the optimizer state are
+/// f32 in every mode: `bf16` is autocast with f32 master weights, as PyTorch's AMP.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Precision {
+    #[default]
+    F32,
+    /// Convolution inputs and weights rounded to bfloat16, outputs back to f32. A CUDA mode:
+    /// burn's CPU backend has no bf16 arithmetic and would only round and convert.
+    Bf16,
+}
+
+impl Precision {
+    pub fn is_f32(&self) -> bool {
+        *self == Precision::F32
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::Bf16 => "bf16",
+        }
+    }
+}
+
+impl TryFrom<String> for Precision {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        match text.as_str() {
+            "f32" => Ok(Precision::F32),
+            "bf16" => Ok(Precision::Bf16),
+            // burn 0.21 gives no switch for TF32: cubek-matmul's `adjust_dtypes` stages f32
+            // operands as TF32 in every tensor-core kernel, and autotune picks those kernels
+            // where they are faster. A "tf32" mode would run exactly what "f32" runs.
+            "tf32" => Err(
+                "\"tf32\" is not a separate mode with burn 0.21: on CUDA its f32 \
+                 matmuls and convolutions already use TF32 tensor cores wherever its autotuner \
+                 finds them faster, and it has no switch to turn that on or off; use \"f32\""
+                    .to_string(),
+            ),
+            other => Err(format!(
+                "expected one of \"f32\", \"bf16\", found \"{other}\""
+            )),
+        }
+    }
+}
+
+impl From<Precision> for String {
+    fn from(p: Precision) -> String {
+        p.name().to_string()
+    }
 }
 
 /// Everything one trial is built from. Serialized to JSON for the store and the hash.

@@ -48,8 +48,16 @@ fn write_canonical(value: &Value, out: &mut String) {
 }
 
 /// The canonical JSON of a resolved trial config (what the hash is taken over).
+///
+/// `train.precision` is left out when it is the default `f32`: the key came after stores
+/// were written, and those trials must keep their hashes to be found and resumed.
 pub fn canonical_config_json(config: &TrialConfig) -> String {
-    let value = serde_json::to_value(config).expect("TrialConfig serializes to JSON");
+    let mut value = serde_json::to_value(config).expect("TrialConfig serializes to JSON");
+    if config.train.precision.is_f32()
+        && let Some(train) = value.get_mut("train").and_then(Value::as_object_mut)
+    {
+        train.remove("precision");
+    }
     canonical_json(&value)
 }
 
@@ -96,6 +104,7 @@ mod tests {
                 schedule: Schedule::Constant,
                 seed: 1,
                 log_every: 10,
+                precision: Precision::F32,
             },
         }
     }
@@ -116,6 +125,18 @@ mod tests {
             r#"{"data":{"augment":false,"dataset":"mnist","validation_split":0.0},"model":{"blocks":[4,4,4],"bottleneck":true,"compression":0.5,"dropout":0.2,"growth_rate":12,"stem":"cifar","transition":"growth"},"train":{"batch_size":64,"epochs":2,"log_every":10,"optimizer":{"beta1":0.9,"beta2":0.999,"eps":1e-8,"kind":"adam","lr":0.001,"weight_decay":0.0},"schedule":{"kind":"constant"},"seed":1}}"#
         );
         assert_eq!(trial_hash(&config()), "9900e7f4d227b523");
+    }
+
+    #[test]
+    fn precision_enters_the_hash_only_when_it_is_not_the_default() {
+        let mut bf16 = config();
+        bf16.train.precision = Precision::Bf16;
+        let json = canonical_config_json(&bf16);
+        assert!(json.contains(r#""precision":"bf16""#), "{json}");
+        assert_ne!(trial_hash(&bf16), trial_hash(&config()));
+        // The stored config (plain serde) does name f32, so a reader sees what ran.
+        let stored = serde_json::to_value(config()).unwrap();
+        assert_eq!(stored["train"]["precision"], "f32");
     }
 
     #[test]

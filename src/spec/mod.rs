@@ -8,6 +8,7 @@ mod hash;
 mod ignored;
 mod location;
 mod parse;
+mod precision;
 mod sweep;
 mod template;
 mod validate;

@@ -48,6 +48,7 @@ pub(crate) const AXIS_KEYS: &[&str] = &[
     "train.schedule.min_lr",
     "train.seed",
     "train.log_every",
+    "train.precision",
 ];
 
 /// Most trials (points x repeats) a sweep may expand to: beyond this a file is a mistake, and
@@ -99,7 +100,7 @@ fn strip_index(path: &str) -> &str {
 }
 
 /// The location path of element `i` of axis `key`.
-fn element_path(key: &str, i: usize) -> String {
+pub(crate) fn element_path(key: &str, i: usize) -> String {
     format!("{}[{i}]", join("sweep.axes", key))
 }
 

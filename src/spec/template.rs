@@ -33,6 +33,7 @@ schedule = { kind = "step", at = [0.5, 0.75], factor = 0.1 }   # fractions of th
 # schedule = { kind = "cosine", min_lr = 0.0 }
 seed = 1                           # repeat r of a point runs with seed + r
 log_every = 10                     # steps between train loss/accuracy logs
+precision = "f32"                  # "bf16" (CUDA only): convolutions in bfloat16, f32 master weights
 
 # Optional: without [sweep] the file is one trial.
 [sweep]

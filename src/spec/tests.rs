@@ -161,6 +161,7 @@ fn full_valid_file_round_trips_into_every_field() {
             },
             seed: 1,
             log_every: 10,
+            precision: Precision::F32,
         },
     };
     assert_eq!(e.base, expected);
@@ -1384,4 +1385,26 @@ fn the_template_parses_and_validates_after_substitution() {
     let e = ok(&text);
     assert_eq!(e.name, "my-first.sweep");
     assert_eq!(e.trials().len(), 4);
+}
+
+#[test]
+fn precision_defaults_to_f32_and_sweeps_without_changing_f32_hashes() {
+    let plain = ok(MIN);
+    assert_eq!(plain.base.train.precision, Precision::F32);
+    // Naming the default changes nothing, not even the hash a store knows the trial by.
+    let explicit = ok(&format!("{MIN}precision = \"f32\"\n"));
+    assert_eq!(explicit.trials()[0].hash, plain.trials()[0].hash);
+
+    let swept = ok(&format!(
+        "{MIN}[sweep]\nstrategy = \"grid\"\n[sweep.axes]\n\"train.precision\" = [\"f32\", \"bf16\"]\n"
+    ));
+    let trials = swept.trials();
+    let precisions: Vec<Precision> = trials.iter().map(|t| t.config.train.precision).collect();
+    assert_eq!(precisions, [Precision::F32, Precision::Bf16]);
+    assert_eq!(trials[0].hash, plain.trials()[0].hash);
+    assert_ne!(trials[1].hash, trials[0].hash);
+
+    let (line, column, key, message) = one_error(&format!("{MIN}precision = \"fp16\"\n"));
+    assert_eq!((line, column, key.as_str()), (11, 13, "train.precision"));
+    assert_eq!(message, "expected one of \"f32\", \"bf16\", found \"fp16\"");
 }

@@ -22,6 +22,8 @@ use crate::spec::TrialConfig;
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
     pub device: String,
+    /// What convolutions computed in (`train.precision`).
+    pub precision: &'static str,
     pub batch_size: usize,
     pub steps: usize,
     pub warmup_steps: usize,
@@ -124,6 +126,7 @@ fn bench_on<B: AutodiffBackend>(
             images,
             &mut ForwardContext {
                 dropout: Some(dropout),
+                precision: config.train.precision,
             },
         );
         let loss = loss_fn.forward(logits, labels);
@@ -140,7 +143,7 @@ fn bench_on<B: AutodiffBackend>(
     for step in 0..WARMUP_STEPS + steps {
         let start = Instant::now();
         let (images, _) = batch_tensors::<B::InnerBackend>(batch.clone(), &device);
-        let logits = eval_model.forward(images, &mut ForwardContext::eval());
+        let logits = eval_model.forward(images, &mut ForwardContext::eval(config.train.precision));
         let _ = logits.into_data();
         if step >= WARMUP_STEPS {
             eval_times.push(start.elapsed().as_secs_f64());
@@ -149,6 +152,7 @@ fn bench_on<B: AutodiffBackend>(
     let train_step = median(train_times);
     Ok(BenchReport {
         device: name.to_string(),
+        precision: config.train.precision.name(),
         batch_size,
         steps,
         warmup_steps: WARMUP_STEPS,

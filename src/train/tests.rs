@@ -13,8 +13,8 @@ use super::{
 use crate::data::{ImageSet, Normalization, Splits};
 use crate::rng::SplitMix64;
 use crate::spec::{
-    DataConfig, Dataset, ModelConfig, Optimizer, Schedule, Stem, TrainConfig, Transition,
-    TrialConfig,
+    DataConfig, Dataset, ModelConfig, Optimizer, Precision, Schedule, Stem, TrainConfig,
+    Transition, TrialConfig,
 };
 
 /// 28x28 images whose class is where a bright 6x6 square sits (10 places), over noise.
@@ -80,6 +80,7 @@ fn trial(epochs: usize, lr: f64, dropout: f64) -> TrialConfig {
             schedule: Schedule::Constant,
             seed: 3,
             log_every: 4,
+            precision: Precision::F32,
         },
     }
 }
@@ -160,6 +161,26 @@ fn learns_a_synthetic_task_to_over_95_percent_test_accuracy() {
     );
     assert_eq!(last.checkpoint, last_checkpoint);
     assert!(last.images_per_sec > 0.0 && last.epoch_seconds > 0.0);
+}
+
+#[test]
+fn learns_the_synthetic_task_with_bf16_convolutions_too() {
+    // The autocast path end to end: f32 master weights, Adam state and batch norm, bf16
+    // convolutions (on the CPU backend, emulated by rounding; the CLI offers it on CUDA only).
+    let data = splits(1000, 300);
+    let mut rec = Recorder::default();
+    let mut config = trial(4, 3e-3, 0.1);
+    config.train.batch_size = 25;
+    config.model.growth_rate = 8;
+    config.train.precision = Precision::Bf16;
+    let (outcome, _dir) = train(&config, &data, &mut rec);
+    assert_eq!(outcome, Outcome::Completed);
+    let accuracies: Vec<f64> = rec.epochs.iter().map(|e| e.test.accuracy).collect();
+    assert!(accuracies[3] > 0.95, "test accuracy {accuracies:?}");
+    assert!(
+        rec.epochs[3].train_loss < rec.steps[0].loss,
+        "loss did not fall"
+    );
 }
 
 #[test]

@@ -19,6 +19,7 @@ use super::{
 use crate::data::{AUGMENT_PURPOSE, Batch, ImageSet, Normalization, batches, epoch_order};
 use crate::model::{DenseNet, DropoutSource, ForwardContext};
 use crate::rng::SplitMix64;
+use crate::spec::TrainConfig;
 
 /// Purpose of the dropout-mask stream derived from the trial seed (see `SplitMix64::derived`).
 const DROPOUT_PURPOSE: u64 = 0x4452_4f50_4f55_5400; // "DROPOUT\0"
@@ -39,9 +40,10 @@ pub(crate) fn evaluate<B: Backend>(
     model: &DenseNet<B>,
     set: &ImageSet,
     norm: &Normalization,
-    batch_size: usize,
+    train: &TrainConfig,
     device: &B::Device,
 ) -> EvalMetrics {
+    let batch_size = train.batch_size;
     let loss_fn = CrossEntropyLossConfig::new().init(device);
     let order: Vec<usize> = (0..set.len()).collect();
     let (mut loss_sum, mut correct) = (0.0f64, 0i64);
@@ -49,7 +51,7 @@ pub(crate) fn evaluate<B: Backend>(
         let batch = set.batch(indices, norm, None);
         let n = batch.len;
         let (images, labels) = batch_tensors::<B>(batch, device);
-        let logits = model.forward(images, &mut ForwardContext::eval());
+        let logits = model.forward(images, &mut ForwardContext::eval(train.precision));
         let loss: f64 = loss_fn
             .forward(logits.clone(), labels.clone())
             .into_scalar()
@@ -163,6 +165,7 @@ pub(crate) fn train_on<B: AutodiffBackend>(
                 } else {
                     DropoutSource::Device
                 }),
+                precision: train_cfg.precision,
             };
             let n = batch.len;
             let (images, labels) = batch_tensors::<B>(batch, &device);
@@ -196,17 +199,11 @@ pub(crate) fn train_on<B: AutodiffBackend>(
             }
         }
         let eval_model = model.valid();
-        let test = evaluate(
-            &eval_model,
-            &data.test,
-            &data.norm,
-            train_cfg.batch_size,
-            &device,
-        );
+        let test = evaluate(&eval_model, &data.test, &data.norm, train_cfg, &device);
         let val = data
             .val
             .as_ref()
-            .map(|v| evaluate(&eval_model, v, &data.norm, train_cfg.batch_size, &device));
+            .map(|v| evaluate(&eval_model, v, &data.norm, train_cfg, &device));
         let checkpoint =
             save_checkpoint(&model, &optim, &checkpoint_path(checkpoint_dir, epoch + 1))?;
         let (train_loss, train_accuracy) = whole_epoch.means();
