@@ -100,11 +100,15 @@ pub enum DropoutSource {
     Device,
 }
 
-/// Per-forward-pass state: whether dropout is active and where its masks come from, and what
-/// convolutions compute in.
+/// Per-forward-pass state: whether dropout is active and where its masks come from, what
+/// convolutions compute in, and how 1x1 convolutions are expressed.
 pub struct ForwardContext {
     pub dropout: Option<DropoutSource>,
     pub precision: Precision,
+    /// 1x1 convolutions as one batched matmul, `[C', C] x [N, C, H*W]`. On burn 0.21's CPU
+    /// backend this trains the bottleneck model of the shared note 23% faster (35 -> 43
+    /// images/s) but evaluates 6% slower, so it is for CPU training only; untried on CUDA.
+    pub pointwise_as_matmul: bool,
 }
 
 impl ForwardContext {
@@ -113,6 +117,25 @@ impl ForwardContext {
         Self {
             dropout: None,
             precision,
+            pointwise_as_matmul: false,
+        }
+    }
+
+    /// Training on the CPU backend: host dropout masks, 1x1 convolutions as matmuls.
+    pub fn cpu_training(dropout: SplitMix64, precision: Precision) -> Self {
+        Self {
+            dropout: Some(DropoutSource::Host(dropout)),
+            precision,
+            pointwise_as_matmul: true,
+        }
+    }
+
+    /// Training on a GPU backend: dropout masks drawn on the device, burn's own convolutions.
+    pub fn gpu_training(precision: Precision) -> Self {
+        Self {
+            dropout: Some(DropoutSource::Device),
+            precision,
+            pointwise_as_matmul: false,
         }
     }
 
@@ -121,6 +144,17 @@ impl ForwardContext {
     /// reach the f32 weight (the master copy the optimizer updates) as f32.
     pub fn conv<B: Backend>(&self, conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
         match self.precision {
+            Precision::F32 if self.pointwise_as_matmul && is_pointwise(conv) => {
+                let [n, c, h, w] = x.dims();
+                let [c_out, ..] = conv.weight.dims();
+                let weight = conv.weight.val().reshape([1, c_out, c]);
+                let y = weight.matmul(x.reshape([n, c, h * w]));
+                let y = match &conv.bias {
+                    Some(bias) => y + bias.val().reshape([1, c_out, 1]),
+                    None => y,
+                };
+                y.reshape([n, c_out, h, w])
+            }
             Precision::F32 => conv.forward(x),
             Precision::Bf16 => {
                 let (x, options) = pad_for(conv, x);
@@ -160,6 +194,11 @@ impl ForwardContext {
             }
         }
     }
+}
+
+/// A 1x1, stride-1, ungrouped convolution: a matmul over the channels at every pixel.
+fn is_pointwise<B: Backend>(conv: &Conv2d<B>) -> bool {
+    conv.kernel_size == [1, 1] && conv.stride == [1, 1] && conv.groups == 1
 }
 
 /// `x` padded as `Conv2d::forward` would pad it, and the options for the rest. burn keeps its

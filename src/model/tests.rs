@@ -447,3 +447,42 @@ fn bf16_autocast_rounds_convolutions_but_keeps_geometry_and_f32_gradients() {
         }
     }
 }
+
+#[test]
+fn pointwise_convolutions_as_matmuls_give_burns_outputs_and_gradients() {
+    let device = Default::default();
+    // Bottleneck layers and compression transitions: every 1x1 kind the network has.
+    let model = config(4, &[2, 2], Stem::Cifar, None, true, Transition::Compression);
+    let net = DenseNet::<AD>::seeded(&model, Dataset::Mnist, 9, &device);
+    let x = Tensor::<AD, 4>::random([5, 1, 28, 28], Distribution::Default, &device);
+    let y = Tensor::<AD, 1, Int>::from_data(TensorData::new(vec![1i64, 2, 3, 4, 5], [5]), &device);
+    let run = |as_matmul: bool| {
+        let mut ctx = ForwardContext::eval(Precision::F32);
+        ctx.pointwise_as_matmul = as_matmul;
+        let logits = net.forward(x.clone(), &mut ctx);
+        let loss = CrossEntropyLossConfig::new()
+            .init(&device)
+            .forward(logits.clone(), y.clone());
+        let grads = loss.backward();
+        let bottleneck = &net.blocks[0].layers[1].bottleneck.as_ref().unwrap().conv;
+        let transition = &net.transitions[0].conv.conv;
+        (
+            values(logits),
+            values(bottleneck.weight.grad(&grads).unwrap()),
+            values(transition.weight.grad(&grads).unwrap()),
+        )
+    };
+    let (conv, matmul) = (run(false), run(true));
+    for (name, a, b) in [
+        ("logits", &conv.0, &matmul.0),
+        ("bottleneck weight gradient", &conv.1, &matmul.1),
+        ("transition weight gradient", &conv.2, &matmul.2),
+    ] {
+        let scale = a.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let (_, diff) = agreement(a, b);
+        assert!(
+            scale > 0.0 && diff <= 1e-4 * scale as f64,
+            "{name}: max difference {diff} at scale {scale}"
+        );
+    }
+}

@@ -14,7 +14,7 @@ use super::ComputeDevice;
 use super::optim::AnyOptimizer;
 use super::trainer::batch_tensors;
 use crate::data::Batch;
-use crate::model::{DenseNet, DropoutSource, ForwardContext};
+use crate::model::{DenseNet, ForwardContext};
 use crate::rng::SplitMix64;
 use crate::spec::TrialConfig;
 
@@ -91,7 +91,7 @@ fn median(mut xs: Vec<f64>) -> f64 {
 
 fn bench_on<B: AutodiffBackend>(
     device: B::Device,
-    host_masks: bool,
+    cpu_backend: bool,
     name: ComputeDevice,
     config: &TrialConfig,
     batch_size: usize,
@@ -115,20 +115,14 @@ fn bench_on<B: AutodiffBackend>(
     let mut train_times = Vec::new();
     for step in 0..WARMUP_STEPS + steps {
         let start = Instant::now();
-        let dropout = if host_masks {
-            DropoutSource::Host(SplitMix64::new(step as u64))
+        let mut ctx = if cpu_backend {
+            ForwardContext::cpu_training(SplitMix64::new(step as u64), config.train.precision)
         } else {
-            DropoutSource::Device
+            ForwardContext::gpu_training(config.train.precision)
         };
         // A fresh host-to-device copy each step, as in training.
         let (images, labels) = batch_tensors::<B>(batch.clone(), &device);
-        let logits = model.forward(
-            images,
-            &mut ForwardContext {
-                dropout: Some(dropout),
-                precision: config.train.precision,
-            },
-        );
+        let logits = model.forward(images, &mut ctx);
         let loss = loss_fn.forward(logits, labels);
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         model = optim.step(lr, model, grads);

@@ -17,7 +17,7 @@ use super::{
     EpochMetrics, EvalMetrics, Outcome, StepMetrics, TrainObserver, TrialJob, checkpoint_path,
 };
 use crate::data::{AUGMENT_PURPOSE, Batch, ImageSet, Normalization, batches, epoch_order};
-use crate::model::{DenseNet, DropoutSource, ForwardContext};
+use crate::model::{DenseNet, ForwardContext};
 use crate::rng::SplitMix64;
 use crate::spec::TrainConfig;
 
@@ -100,10 +100,11 @@ impl Window {
 }
 
 /// Trains one trial to completion (or divergence, or a stop request), reporting through
-/// `observer` and checkpointing into `checkpoint_dir` at every epoch end.
+/// `observer` and checkpointing into `checkpoint_dir` at every epoch end. `cpu_backend` picks
+/// what is fastest there (see [`ForwardContext::cpu_training`]).
 pub(crate) fn train_on<B: AutodiffBackend>(
     device: B::Device,
-    host_dropout_masks: bool,
+    cpu_backend: bool,
     job: &TrialJob<'_>,
     observer: &mut dyn TrainObserver,
 ) -> Result<Outcome> {
@@ -159,13 +160,10 @@ pub(crate) fn train_on<B: AutodiffBackend>(
                 .then(|| SplitMix64::derived(seed, &[AUGMENT_PURPOSE, epoch as u64, b as u64]));
             let batch = data.train.batch(indices, &data.norm, augment_rng.as_mut());
             let dropout_rng = SplitMix64::derived(seed, &[DROPOUT_PURPOSE, step]);
-            let mut ctx = ForwardContext {
-                dropout: Some(if host_dropout_masks {
-                    DropoutSource::Host(dropout_rng)
-                } else {
-                    DropoutSource::Device
-                }),
-                precision: train_cfg.precision,
+            let mut ctx = if cpu_backend {
+                ForwardContext::cpu_training(dropout_rng, train_cfg.precision)
+            } else {
+                ForwardContext::gpu_training(train_cfg.precision)
             };
             let n = batch.len;
             let (images, labels) = batch_tensors::<B>(batch, &device);
