@@ -8,12 +8,13 @@
 # OUT_DIR  where the JSON lines go (created): devices.jsonl, bench.jsonl, mnist-epoch.jsonl
 #
 # It lists the devices, benches seed-mnist, seed-cifar10 and densenet-bc-100 at batch 64 on
-# cuda:0 (f32, then bf16 convolutions), trains one epoch of MNIST (the seed-mnist recipe) on cuda:0 and prints its test
-# accuracy and time. Without a usable GPU it says so and exits with status 3.
+# cuda:0 (f32, then bf16 convolutions), trains one epoch of MNIST (the seed-mnist recipe) on
+# cuda:0 and prints its test accuracy and time. Without a usable GPU it says so and exits
+# with status 3. It needs only bash, awk and the binary (the JSON lines come from it).
 set -uo pipefail
 
 if [[ $# -ne 3 ]]; then
-  sed -n '2,12p' "$0"
+  sed -n '2,13p' "$0"
   exit 2
 fi
 bin=$(realpath "$1"); data=$(realpath "$2"); out=$3
@@ -22,7 +23,6 @@ experiments=$here/experiments
 mkdir -p "$out"; out=$(realpath "$out")
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 note() { echo "gpu-check: $*" >&2; }
-jsonl() { python3 -c 'import json,sys; [print(json.dumps(r)) for r in json.load(sys.stdin)]'; }
 
 # The CUDA backend compiles its kernels at run time (NVRTC); the generated code includes
 # CUDA headers such as cuda_runtime.h.
@@ -39,19 +39,26 @@ nvrtc=$(ldconfig -p 2>/dev/null | grep -o 'libnvrtc\.so[.0-9]*' | head -1)
 note "NVRTC: ${nvrtc:-NOT FOUND in the loader cache}"
 printf '{"check":"environment","cuda_headers":"%s","nvrtc":"%s"}\n' "$headers" "$nvrtc" > "$out/environment.jsonl"
 
-"$bin" devices --format json | jsonl | tee "$out/devices.jsonl"
-if ! grep -q '"device": *"cuda:0"' "$out/devices.jsonl"; then
+"$bin" devices --format jsonl | tee "$out/devices.jsonl"
+if ! grep -q '"device":"cuda:0"' "$out/devices.jsonl"; then
   note "no CUDA GPU usable by this binary (see devices.jsonl); nothing to measure"
   exit 3
 fi
 
+# A failed bench becomes a line with its exit status; its stderr is kept beside the lines.
 : > "$out/bench.jsonl"
 for name in seed-mnist seed-cifar10 densenet-bc-100; do
   for precision in f32 bf16; do
     note "bench $name (batch 64, cuda:0, $precision)"
-    err=$work/bench-$name-$precision.err
-    if ! "$bin" bench "$experiments/$name.toml" --batch 64 --steps 20 --device cuda:0 --precision $precision >> "$out/bench.jsonl" 2> "$err"; then
-      printf '{"experiment":"%s","precision":"%s","error":%s}\n' "$name" "$precision" "$(python3 -c 'import json,sys; print(json.dumps(sys.stdin.read()[-2000:]))' < "$err")" >> "$out/bench.jsonl"
+    err=$out/bench-$name-$precision.stderr
+    "$bin" bench "$experiments/$name.toml" --batch 64 --steps 20 --device cuda:0 \
+      --precision "$precision" >> "$out/bench.jsonl" 2> "$err"
+    status=$?
+    if [[ $status -ne 0 ]]; then
+      printf '{"experiment":"%s","precision":"%s","exit_status":%d,"stderr":"%s"}\n' \
+        "$name" "$precision" "$status" "$(basename "$err")" >> "$out/bench.jsonl"
+    else
+      rm -f "$err"
     fi
   done
 done
@@ -61,20 +68,21 @@ note "one epoch of MNIST on cuda:0 (seed-mnist recipe)"
 sed -e 's/^name = .*/name = "gpu-check-mnist"/' -e 's/^epochs = .*/epochs = 1/' \
   "$experiments/seed-mnist.toml" > "$work/mnist-epoch.toml"
 start=$(date +%s.%N)
-"$bin" --db "$work/lab.db" --data-dir "$data" run "$work/mnist-epoch.toml" --device cuda:0 --runs-dir "$work/runs" >&2
+"$bin" --db "$work/lab.db" --data-dir "$data" run "$work/mnist-epoch.toml" --device cuda:0 \
+  --runs-dir "$work/runs" 2> "$out/mnist-epoch.stderr" >&2
 status=$?
-end=$(date +%s.%N)
-"$bin" --db "$work/lab.db" query --format json \
-  "SELECT r.status, r.device, s.final_test_accuracy AS test_accuracy,
+[[ $status -ne 0 ]] && { note "run failed ($status):"; tail -20 "$out/mnist-epoch.stderr" >&2; }
+wall=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+"$bin" --db "$work/lab.db" query --format jsonl \
+  "SELECT 'mnist-one-epoch' AS \"check\", $wall AS wall_seconds, $status AS exit_status,
+          r.status, r.device, s.final_test_accuracy AS test_accuracy,
           (SELECT value FROM metrics m WHERE m.run_id = r.id AND m.name = 'epoch_seconds') AS epoch_seconds,
           (SELECT value FROM metrics m WHERE m.run_id = r.id AND m.name = 'images_per_sec' AND m.scope = 'epoch') AS train_images_per_sec,
           r.error
-     FROM runs r JOIN run_summary s ON s.run_id = r.id" | jsonl > "$work/epoch.jsonl"
-python3 - "$work/epoch.jsonl" "$start" "$end" "$status" > "$out/mnist-epoch.jsonl" <<'PY'
-import json, sys
-rows = [json.loads(l) for l in open(sys.argv[1])]
-row = rows[0] if rows else {}
-row.update(check="mnist-one-epoch", wall_seconds=round(float(sys.argv[3]) - float(sys.argv[2]), 1), exit_status=int(sys.argv[4]))
-print(json.dumps(row))
-PY
+     FROM runs r JOIN run_summary s ON s.run_id = r.id" > "$out/mnist-epoch.jsonl" 2>> "$out/mnist-epoch.stderr"
+if [[ ! -s "$out/mnist-epoch.jsonl" ]]; then
+  printf '{"check":"mnist-one-epoch","wall_seconds":%s,"exit_status":%d,"stderr":"mnist-epoch.stderr"}\n' \
+    "$wall" "$status" > "$out/mnist-epoch.jsonl"
+fi
+cp -r "$work/runs" "$out/runs" 2>/dev/null
 cat "$out/mnist-epoch.jsonl"

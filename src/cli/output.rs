@@ -1,4 +1,4 @@
-//! Tables as the user asked for them: aligned text, CSV or JSON.
+//! Tables as the user asked for them: aligned text, CSV, JSON, or JSON lines.
 
 use std::io::Write;
 
@@ -11,6 +11,8 @@ pub enum Format {
     Table,
     Csv,
     Json,
+    /// One JSON object per line: for `jq`, log files, and scripts without a JSON parser.
+    Jsonl,
 }
 
 /// A table of JSON values: what every listing command prints.
@@ -60,22 +62,31 @@ pub fn write_rows(out: &mut dyn Write, rows: &Rows, format: Format) -> Result<()
             w.flush()?;
         }
         Format::Json => {
-            let objects: Vec<serde_json::Map<String, Value>> = rows
-                .rows
-                .iter()
-                .map(|r| {
-                    rows.columns
-                        .iter()
-                        .cloned()
-                        .zip(r.iter().cloned())
-                        .collect()
-                })
-                .collect();
-            serde_json::to_writer_pretty(&mut *out, &objects)?;
+            serde_json::to_writer_pretty(&mut *out, &objects(rows))?;
             writeln!(out)?;
+        }
+        Format::Jsonl => {
+            for object in objects(rows) {
+                serde_json::to_writer(&mut *out, &object)?;
+                writeln!(out)?;
+            }
         }
     }
     Ok(())
+}
+
+/// Each row as an object keyed by column name.
+fn objects(rows: &Rows) -> Vec<serde_json::Map<String, Value>> {
+    rows.rows
+        .iter()
+        .map(|r| {
+            rows.columns
+                .iter()
+                .cloned()
+                .zip(r.iter().cloned())
+                .collect()
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -107,6 +118,22 @@ mod tests {
         assert_eq!(
             v,
             json!([{"id":1,"name":"a,b","acc":0.5},{"id":2,"name":null,"acc":0.25}])
+        );
+    }
+
+    #[test]
+    fn jsonl_is_one_object_per_line_in_row_order() {
+        let text = render(Format::Jsonl);
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                json!({"id":1,"name":"a,b","acc":0.5}),
+                json!({"id":2,"name":null,"acc":0.25})
+            ]
         );
     }
 
