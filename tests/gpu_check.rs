@@ -45,6 +45,7 @@ fn without_a_gpu_it_lists_the_devices_says_so_and_exits_3() {
     );
     let devices = json_lines(&out.join("devices.jsonl"));
     assert_eq!(devices[0]["device"], "cpu");
+    assert_eq!(devices[0]["precisions"], "f32");
     let environment = json_lines(&out.join("environment.jsonl"));
     assert_eq!(environment[0]["check"], "environment");
     assert!(!out.join("bench.jsonl").exists(), "benched without a GPU");
@@ -88,7 +89,7 @@ fn stand_in_binary(dir: &Path) -> PathBuf {
 real={real}
 if [[ $1 == devices ]]; then
   "$real" "$@"
-  echo '{{"device":"cuda:0","memory_gib":140.0,"name":"stand-in","status":"ok"}}'
+  echo '{{"device":"cuda:0","memory_gib":140.0,"name":"stand-in","precisions":"f32, bf16","status":"ok"}}'
   exit 0
 fi
 args=()

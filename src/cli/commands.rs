@@ -283,15 +283,22 @@ fn parse_device(text: &str) -> Result<ComputeDevice> {
 }
 
 /// CPU first, then every CUDA GPU the driver reports (or why there are none).
+/// With the `train.precision` values each device accepts.
 fn devices_table() -> Rows {
-    let mut rows = Rows::new(["device", "name", "memory_gib", "status"]);
+    let mut rows = Rows::new(["device", "name", "memory_gib", "precisions", "status"]);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     rows.rows.push(vec![
         json!("cpu"),
         json!(format!("{} ({threads} threads)", cpu_model())),
         Value::Null,
+        json!("f32"),
         json!("ok"),
     ]);
+    let gpu_precisions = if devices::CUDA_BUILT {
+        json!("f32, bf16")
+    } else {
+        Value::Null
+    };
     let gib = |bytes: u64| json!((bytes as f64 / (1u64 << 30) as f64 * 10.0).round() / 10.0);
     match devices::cuda_info() {
         Ok(info) => {
@@ -310,12 +317,14 @@ fn devices_table() -> Rows {
                     json!(format!("cuda:{}", gpu.index)),
                     json!(gpu.name),
                     gib(gpu.memory_bytes),
+                    gpu_precisions.clone(),
                     json!(status),
                 ]);
             }
         }
         Err(e) => rows.rows.push(vec![
             json!("cuda"),
+            Value::Null,
             Value::Null,
             Value::Null,
             json!(e.to_string()),
