@@ -5,7 +5,7 @@ use burn::backend::{Autodiff, Flex};
 use burn::module::{AutodiffModule, Param};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::backend::Backend;
-use burn::tensor::{Distribution, Int, Tensor, TensorData};
+use burn::tensor::{Int, Tensor, TensorData};
 
 use super::layers::BatchNorm2d;
 use super::{DenseNet, ForwardContext, summarize};
@@ -35,7 +35,25 @@ fn config(
 }
 
 fn built_params(model: &ModelConfig, dataset: Dataset) -> usize {
-    DenseNet::<B>::new(model, dataset, &Default::default()).trainable_params()
+    DenseNet::<B>::seeded(model, dataset, 1, &Default::default()).trainable_params()
+}
+
+/// Values uniform in `[offset - spread, offset + spread)` from the test's own generator. burn's
+/// backend generator is global to the process: drawing from it here, while another test thread
+/// is inside `DenseNet::seeded`, would change that test's weights (and did: a finite-difference
+/// check then met weights it was not written for).
+fn host_random<BK: Backend, const D: usize>(
+    shape: [usize; D],
+    seed: u64,
+    offset: f32,
+    spread: f32,
+) -> Tensor<BK, D> {
+    let mut rng = crate::rng::SplitMix64::new(seed);
+    let n = shape.iter().product();
+    let values: Vec<f32> = (0..n)
+        .map(|_| offset + spread * (2.0 * rng.unit_f64() as f32 - 1.0))
+        .collect();
+    Tensor::from_data(TensorData::new(values, shape), &Default::default())
 }
 
 #[test]
@@ -166,13 +184,9 @@ fn forward_gives_class_logits_for_each_stem_and_layout() {
             Dataset::Cifar10,
         ),
     ] {
-        let net = DenseNet::<B>::new(&model, dataset, &device);
+        let net = DenseNet::<B>::seeded(&model, dataset, 3, &device);
         let side = dataset.image_size();
-        let x = Tensor::<B, 4>::random(
-            [3, dataset.channels(), side, side],
-            Distribution::Default,
-            &device,
-        );
+        let x = host_random::<B, 4>([3, dataset.channels(), side, side], 4, 0.5, 0.5);
         let logits = net.forward(x, &mut ForwardContext::eval(Precision::F32));
         assert_eq!(logits.dims(), [3, 10], "{model:?}");
         assert_eq!(
@@ -186,7 +200,7 @@ fn forward_gives_class_logits_for_each_stem_and_layout() {
 fn batch_norm_normalizes_with_batch_statistics_and_tracks_running_ones() {
     let device = Default::default();
     let bn = BatchNorm2d::<AD>::new(3, &device);
-    let x = Tensor::<AD, 4>::random([4, 3, 5, 5], Distribution::Normal(2.0, 3.0), &device);
+    let x = host_random::<AD, 4>([4, 3, 5, 5], 6, 2.0, 3.0);
     let y = bn.forward(x.clone());
     let flat = |t: Tensor<AD, 4>| t.swap_dims(0, 1).reshape([3, 100]);
     let mean = flat(y.clone())
@@ -395,7 +409,7 @@ fn bf16_autocast_rounds_convolutions_but_keeps_geometry_and_f32_gradients() {
     for stem in [Stem::Imagenet, Stem::Cifar] {
         let model = config(4, &[2, 2], stem, None, true, Transition::Growth);
         let net = DenseNet::<AD>::seeded(&model, Dataset::Mnist, 5, &device);
-        let x = Tensor::<AD, 4>::random([6, 1, 28, 28], Distribution::Default, &device);
+        let x = host_random::<AD, 4>([6, 1, 28, 28], 8, 0.5, 0.5);
         let y = Tensor::<AD, 1, Int>::from_data(
             TensorData::new(vec![0i64, 1, 2, 3, 4, 5], [6]),
             &device,
@@ -454,7 +468,7 @@ fn pointwise_convolutions_as_matmuls_give_burns_outputs_and_gradients() {
     // Bottleneck layers and compression transitions: every 1x1 kind the network has.
     let model = config(4, &[2, 2], Stem::Cifar, None, true, Transition::Compression);
     let net = DenseNet::<AD>::seeded(&model, Dataset::Mnist, 9, &device);
-    let x = Tensor::<AD, 4>::random([5, 1, 28, 28], Distribution::Default, &device);
+    let x = host_random::<AD, 4>([5, 1, 28, 28], 10, 0.5, 0.5);
     let y = Tensor::<AD, 1, Int>::from_data(TensorData::new(vec![1i64, 2, 3, 4, 5], [5]), &device);
     let run = |as_matmul: bool| {
         let mut ctx = ForwardContext::eval(Precision::F32);
