@@ -129,13 +129,19 @@ fn train(config: &TrialConfig, data: &Splits, observer: &mut Recorder) -> (Outco
     (outcome, dir)
 }
 
-#[test]
-fn learns_a_synthetic_task_to_over_95_percent_test_accuracy() {
-    let data = splits(1000, 300);
-    let mut rec = Recorder::default();
+/// The learning tests' recipe: 4 epochs of 40 steps on 1,000 synthetic images.
+fn learnable(precision: Precision) -> (TrialConfig, Splits) {
     let mut config = trial(4, 3e-3, 0.1);
     config.train.batch_size = 25;
     config.model.growth_rate = 8;
+    config.train.precision = precision;
+    (config, splits(1000, 300))
+}
+
+#[test]
+fn learns_a_synthetic_task_to_over_95_percent_test_accuracy() {
+    let (config, data) = learnable(Precision::F32);
+    let mut rec = Recorder::default();
     let (outcome, dir) = train(&config, &data, &mut rec);
     assert_eq!(outcome, Outcome::Completed);
     let last = rec.epochs.last().unwrap();
@@ -167,12 +173,8 @@ fn learns_a_synthetic_task_to_over_95_percent_test_accuracy() {
 fn learns_the_synthetic_task_with_bf16_convolutions_too() {
     // The autocast path end to end: f32 master weights, Adam state and batch norm, bf16
     // convolutions (on the CPU backend, emulated by rounding; the CLI offers it on CUDA only).
-    let data = splits(1000, 300);
+    let (config, data) = learnable(Precision::Bf16);
     let mut rec = Recorder::default();
-    let mut config = trial(4, 3e-3, 0.1);
-    config.train.batch_size = 25;
-    config.model.growth_rate = 8;
-    config.train.precision = Precision::Bf16;
     let (outcome, _dir) = train(&config, &data, &mut rec);
     assert_eq!(outcome, Outcome::Completed);
     let accuracies: Vec<f64> = rec.epochs.iter().map(|e| e.test.accuracy).collect();
