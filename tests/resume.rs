@@ -63,6 +63,16 @@ impl Lab {
         args.extend(extra);
         self.command(&args).output().unwrap()
     }
+    /// `run` in the background, returned once run 1 has finished its first epoch.
+    fn spawn_past_first_epoch(&self) -> Child {
+        let run = self.spawn_run(&[]);
+        self.wait_until(
+            "SELECT epochs_done >= 1 FROM runs WHERE id = 1",
+            "the first epoch",
+        );
+        run
+    }
+
     fn spawn_run(&self, extra: &[&str]) -> Child {
         let mut args = vec!["run", "exp.toml"];
         args.extend(extra);
@@ -154,11 +164,7 @@ fn a_trial_killed_mid_epoch_resumes_to_the_same_metrics_as_an_uninterrupted_run(
     let expected = uninterrupted_curve(&toml);
 
     let lab = Lab::new(&toml);
-    let mut run = lab.spawn_run(&[]);
-    lab.wait_until(
-        "SELECT epochs_done >= 1 FROM runs WHERE id = 1",
-        "the first epoch",
-    );
+    let mut run = lab.spawn_past_first_epoch();
     std::thread::sleep(Duration::from_millis(300));
     let pid: u32 = lab.sql("SELECT pid FROM runs WHERE id = 1");
     signal(pid, libc::SIGKILL);
@@ -184,11 +190,7 @@ fn killing_the_scheduler_stops_its_trials_and_the_sweep_resumes() {
     let expected = uninterrupted_curve(&toml);
 
     let lab = Lab::new(&toml);
-    let mut run = lab.spawn_run(&[]);
-    lab.wait_until(
-        "SELECT epochs_done >= 1 FROM runs WHERE id = 1",
-        "the first epoch",
-    );
+    let mut run = lab.spawn_past_first_epoch();
     run.kill().unwrap(); // SIGKILL to `run` itself
     run.wait().unwrap();
     // The orphaned trial gets SIGTERM from the kernel and stops at its next step.

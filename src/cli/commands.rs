@@ -204,10 +204,11 @@ fn bench_config(
         Some(text) => {
             config.train.precision =
                 Precision::try_from(text).map_err(|e| UsageError(format!("--precision: {e}")))?;
-            if on_cpu && !config.train.precision.is_f32() {
+            if on_cpu && !config.train.precision.runs_on_cpu() {
                 return Err(UsageError(format!(
-                    "--precision {}: the cpu computes in f32 only; bench bf16 with --device cuda:N",
-                    config.train.precision.name()
+                    "--precision {}: {}; bench it with --device cuda:N",
+                    config.train.precision.name(),
+                    spec::CPU_REASON
                 ))
                 .into());
             }
@@ -291,11 +292,13 @@ fn devices_table() -> Rows {
         json!("cpu"),
         json!(format!("{} ({threads} threads)", cpu_model())),
         Value::Null,
-        json!("f32"),
+        json!(Precision::list(
+            Precision::ALL.into_iter().filter(|p| p.runs_on_cpu())
+        )),
         json!("ok"),
     ]);
     let gpu_precisions = if devices::CUDA_BUILT {
-        json!("f32, bf16")
+        json!(Precision::list(Precision::ALL))
     } else {
         Value::Null
     };

@@ -108,8 +108,8 @@ pub struct ForwardContext {
     pub dropout: Option<DropoutSource>,
     pub precision: Precision,
     /// 1x1 convolutions as one batched matmul, `[C', C] x [N, C, H*W]`. On burn 0.21's CPU
-    /// backend this trains the bottleneck model of the shared note 23% faster (35 -> 43
-    /// images/s) but evaluates 6% slower, so it is for CPU training only; untried on CUDA.
+    /// backend this trains faster but evaluates slower (figures and command: README, "The
+    /// model"), so it is for CPU training only; untried on CUDA.
     pub pointwise_as_matmul: bool,
 }
 

@@ -191,8 +191,19 @@ pub enum Precision {
 }
 
 impl Precision {
+    pub const ALL: [Precision; 2] = [Precision::F32, Precision::Bf16];
+
     pub fn is_f32(&self) -> bool {
         *self == Precision::F32
+    }
+    /// Whether burn's CPU backend computes in it (a GPU runs every one).
+    pub fn runs_on_cpu(self) -> bool {
+        self.is_f32()
+    }
+    /// The names of `precisions`, comma-separated: what `devices` lists per device.
+    pub fn list(precisions: impl IntoIterator<Item = Precision>) -> String {
+        let names: Vec<&str> = precisions.into_iter().map(Precision::name).collect();
+        names.join(", ")
     }
     pub fn name(self) -> &'static str {
         match self {

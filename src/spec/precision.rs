@@ -7,13 +7,20 @@ use super::{Experiment, Precision, SpecError, Trial};
 
 const KEY: &str = "train.precision";
 
+/// Why a precision other than f32 is refused on the CPU: every refusal ends with it.
+pub const CPU_REASON: &str = "the cpu computes in f32 only: burn's CPU backend has no bf16 \
+     arithmetic and would only round through f32, more slowly";
+
 impl Experiment {
     /// Refuses `bf16` in any of `trials` on the CPU, pointing at the value in the file that
     /// asked for it (the `[train]` key, or the axis element).
     pub fn check_precision_on_cpu(&self, trials: &[Trial]) -> Result<(), SpecError> {
         let mut rep = Reporter::new(&self.path, &self.source);
         let mut reported = Vec::new();
-        for trial in trials.iter().filter(|t| !t.config.train.precision.is_f32()) {
+        for trial in trials
+            .iter()
+            .filter(|t| !t.config.train.precision.runs_on_cpu())
+        {
             let precision = trial.config.train.precision;
             let path = self
                 .sweep
@@ -36,9 +43,8 @@ impl Experiment {
 
 fn cpu_message(precision: Precision) -> String {
     format!(
-        "\"{}\" needs a CUDA device, and this run trains on the cpu: burn's CPU backend has no \
-         {0} arithmetic (it would only round through f32, more slowly); use \"f32\" there, or \
-         --device cuda:N",
+        "\"{}\" needs a CUDA device, and this run trains on the cpu: {CPU_REASON}; use \"f32\" \
+         there, or --device cuda:N",
         precision.name()
     )
 }

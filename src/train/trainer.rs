@@ -159,8 +159,8 @@ pub(crate) fn train_on<B: AutodiffBackend>(
                 .augment
                 .then(|| SplitMix64::derived(seed, &[AUGMENT_PURPOSE, epoch as u64, b as u64]));
             let batch = data.train.batch(indices, &data.norm, augment_rng.as_mut());
-            let dropout_rng = SplitMix64::derived(seed, &[DROPOUT_PURPOSE, step]);
             let mut ctx = if cpu_backend {
+                let dropout_rng = SplitMix64::derived(seed, &[DROPOUT_PURPOSE, step]);
                 ForwardContext::cpu_training(dropout_rng, train_cfg.precision)
             } else {
                 ForwardContext::gpu_training(train_cfg.precision)
