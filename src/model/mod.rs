@@ -2,10 +2,12 @@
 
 pub mod arch;
 mod densenet;
+mod fast;
 mod layers;
 
 pub use arch::{ArchSummary, StageShape, summarize};
 pub use densenet::DenseNet;
+pub use fast::{CpuExecutor, EvalBatch, TrainStep};
 pub use layers::{DropoutSource, ForwardContext};
 
 #[cfg(test)]

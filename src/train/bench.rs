@@ -5,16 +5,14 @@ use std::time::Instant;
 
 use anyhow::Result;
 use burn::module::AutodiffModule;
-use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::GradientsParams;
 use burn::tensor::backend::AutodiffBackend;
 use serde::Serialize;
 
 use super::ComputeDevice;
+use super::engine::Engine;
 use super::optim::AnyOptimizer;
-use super::trainer::batch_tensors;
 use crate::data::Batch;
-use crate::model::{DenseNet, ForwardContext};
+use crate::model::DenseNet;
 use crate::rng::SplitMix64;
 use crate::spec::TrialConfig;
 
@@ -22,6 +20,8 @@ use crate::spec::TrialConfig;
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
     pub device: String,
+    /// What computed the steps: `cpu-executor` (the CPU fast path) or `burn` (burn's graph).
+    pub engine: &'static str,
     /// What convolutions computed in (`train.precision`).
     pub precision: &'static str,
     pub batch_size: usize,
@@ -33,6 +33,7 @@ pub struct BenchReport {
     pub train_step_ms_median: f64,
     /// Peak resident memory of this process (CPU) in MiB, from the kernel's high-water mark.
     pub peak_rss_mib: Option<f64>,
+    /// Threads of the pool the CPU work runs on (`RAYON_NUM_THREADS`, else the cores).
     pub threads: usize,
 }
 
@@ -110,22 +111,15 @@ fn bench_on<B: AutodiffBackend>(
         &device,
     );
     let mut optim = AnyOptimizer::<DenseNet<B>, B>::new(&config.train.optimizer);
-    let loss_fn = CrossEntropyLossConfig::new().init(&device);
+    let mut engine = Engine::choose(cpu_backend, config);
     let lr = config.train.optimizer.lr();
     let mut train_times = Vec::new();
     for step in 0..WARMUP_STEPS + steps {
         let start = Instant::now();
-        let mut ctx = if cpu_backend {
-            ForwardContext::cpu_training(SplitMix64::new(step as u64), config.train.precision)
-        } else {
-            ForwardContext::gpu_training(config.train.precision)
-        };
-        // A fresh host-to-device copy each step, as in training.
-        let (images, labels) = batch_tensors::<B>(batch.clone(), &device);
-        let logits = model.forward(images, &mut ctx);
-        let loss = loss_fn.forward(logits, labels);
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = optim.step(lr, model, grads);
+        // A fresh copy of the batch each step, as in training.
+        let dropout = SplitMix64::new(step as u64);
+        let result = engine.train_step(&model, batch.clone(), dropout, &config.train, &device);
+        model = optim.step(lr, model, result.grads);
         // Reading a value back waits for the device to finish the step.
         let _ = model.classifier.weight.val().into_data();
         if step >= WARMUP_STEPS {
@@ -136,9 +130,7 @@ fn bench_on<B: AutodiffBackend>(
     let mut eval_times = Vec::new();
     for step in 0..WARMUP_STEPS + steps {
         let start = Instant::now();
-        let (images, _) = batch_tensors::<B::InnerBackend>(batch.clone(), &device);
-        let logits = eval_model.forward(images, &mut ForwardContext::eval(config.train.precision));
-        let _ = logits.into_data();
+        let _ = engine.eval_batch(&eval_model, batch.clone(), &config.train, &device);
         if step >= WARMUP_STEPS {
             eval_times.push(start.elapsed().as_secs_f64());
         }
@@ -146,6 +138,7 @@ fn bench_on<B: AutodiffBackend>(
     let train_step = median(train_times);
     Ok(BenchReport {
         device: name.to_string(),
+        engine: engine.name(),
         precision: config.train.precision.name(),
         batch_size,
         steps,
@@ -154,7 +147,7 @@ fn bench_on<B: AutodiffBackend>(
         eval_images_per_sec: batch_size as f64 / median(eval_times),
         train_step_ms_median: train_step * 1e3,
         peak_rss_mib: peak_rss_mib(),
-        threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        threads: rayon::current_num_threads(),
     })
 }
 

@@ -3,6 +3,7 @@
 
 mod bench;
 mod device;
+mod engine;
 mod optim;
 pub mod schedule;
 mod trainer;
@@ -13,6 +14,7 @@ use anyhow::Result;
 
 pub use bench::{BenchReport, bench};
 pub use device::ComputeDevice;
+pub use engine::ENGINE_ENV;
 
 use crate::data::Splits;
 use crate::spec::TrialConfig;
@@ -100,7 +102,8 @@ pub fn checkpoint_path(checkpoint_dir: &Path, epoch: usize) -> PathBuf {
 pub fn train_trial(job: &TrialJob<'_>, observer: &mut dyn TrainObserver) -> Result<Outcome> {
     match job.device {
         ComputeDevice::Cpu => {
-            trainer::train_on::<backends::CpuTrain>(Default::default(), true, job, observer)
+            let engine = engine::Engine::choose(true, job.config);
+            trainer::train_on::<backends::CpuTrain>(Default::default(), engine, job, observer)
         }
         ComputeDevice::Cuda(index) => {
             let device = backends::cuda_device(index)?;
@@ -128,8 +131,9 @@ mod backends {
         job: &TrialJob<'_>,
         observer: &mut dyn TrainObserver,
     ) -> Result<Outcome> {
+        let engine = super::engine::Engine::Burn { cpu_backend: false };
         super::trainer::train_on::<burn::backend::Autodiff<burn::backend::Cuda>>(
-            device, false, job, observer,
+            device, engine, job, observer,
         )
     }
 

@@ -5,19 +5,18 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use burn::module::{AutodiffModule, Module};
-use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::GradientsParams;
 use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::{ElementConversion, Int, Tensor, TensorData};
+use burn::tensor::{Int, Tensor, TensorData};
 
+use super::engine::Engine;
 use super::optim::AnyOptimizer;
 use super::schedule::{RunPosition, learning_rate};
 use super::{
     EpochMetrics, EvalMetrics, Outcome, StepMetrics, TrainObserver, TrialJob, checkpoint_path,
 };
 use crate::data::{AUGMENT_PURPOSE, Batch, ImageSet, Normalization, batches, epoch_order};
-use crate::model::{DenseNet, ForwardContext};
+use crate::model::DenseNet;
 use crate::rng::SplitMix64;
 use crate::spec::TrainConfig;
 
@@ -37,38 +36,26 @@ pub(crate) fn batch_tensors<B: Backend>(
 
 /// Mean loss and accuracy of `model` over a whole split, in evaluation mode.
 pub(crate) fn evaluate<B: Backend>(
+    engine: &mut Engine,
     model: &DenseNet<B>,
     set: &ImageSet,
     norm: &Normalization,
     train: &TrainConfig,
     device: &B::Device,
 ) -> EvalMetrics {
-    let batch_size = train.batch_size;
-    let loss_fn = CrossEntropyLossConfig::new().init(device);
     let order: Vec<usize> = (0..set.len()).collect();
     let (mut loss_sum, mut correct) = (0.0f64, 0i64);
-    for indices in batches(&order, batch_size) {
+    for indices in batches(&order, train.batch_size) {
         let batch = set.batch(indices, norm, None);
-        let n = batch.len;
-        let (images, labels) = batch_tensors::<B>(batch, device);
-        let logits = model.forward(images, &mut ForwardContext::eval(train.precision));
-        let loss: f64 = loss_fn
-            .forward(logits.clone(), labels.clone())
-            .into_scalar()
-            .elem();
-        loss_sum += loss * n as f64;
-        correct += count_correct(logits, labels);
+        let (loss, right) = engine.eval_batch(model, batch, train, device);
+        loss_sum += loss;
+        correct += right;
     }
     let n = set.len().max(1) as f64;
     EvalMetrics {
         loss: loss_sum / n,
         accuracy: correct as f64 / n,
     }
-}
-
-fn count_correct<B: Backend>(logits: Tensor<B, 2>, labels: Tensor<B, 1, Int>) -> i64 {
-    let predicted = logits.argmax(1).flatten::<1>(0, 1);
-    predicted.equal(labels).int().sum().into_scalar().elem()
 }
 
 /// A NaN or infinite loss, or a cross-entropy above a thousand times that of uniform guessing
@@ -100,11 +87,11 @@ impl Window {
 }
 
 /// Trains one trial to completion (or divergence, or a stop request), reporting through
-/// `observer` and checkpointing into `checkpoint_dir` at every epoch end. `cpu_backend` picks
-/// what is fastest there (see [`ForwardContext::cpu_training`]).
+/// `observer` and checkpointing into `checkpoint_dir` at every epoch end, with `engine`
+/// computing the steps (see [`Engine::choose`]).
 pub(crate) fn train_on<B: AutodiffBackend>(
     device: B::Device,
-    cpu_backend: bool,
+    mut engine: Engine,
     job: &TrialJob<'_>,
     observer: &mut dyn TrainObserver,
 ) -> Result<Outcome> {
@@ -121,7 +108,6 @@ pub(crate) fn train_on<B: AutodiffBackend>(
             &device,
         )?;
     }
-    let loss_fn = CrossEntropyLossConfig::new().init(&device);
     let train_cfg = &config.train;
     let n_train = data.train.len();
     let steps_per_epoch = n_train.div_ceil(train_cfg.batch_size);
@@ -159,17 +145,10 @@ pub(crate) fn train_on<B: AutodiffBackend>(
                 .augment
                 .then(|| SplitMix64::derived(seed, &[AUGMENT_PURPOSE, epoch as u64, b as u64]));
             let batch = data.train.batch(indices, &data.norm, augment_rng.as_mut());
-            let mut ctx = if cpu_backend {
-                let dropout_rng = SplitMix64::derived(seed, &[DROPOUT_PURPOSE, step]);
-                ForwardContext::cpu_training(dropout_rng, train_cfg.precision)
-            } else {
-                ForwardContext::gpu_training(train_cfg.precision)
-            };
+            let dropout_rng = SplitMix64::derived(seed, &[DROPOUT_PURPOSE, step]);
             let n = batch.len;
-            let (images, labels) = batch_tensors::<B>(batch, &device);
-            let logits = model.forward(images, &mut ctx);
-            let loss = loss_fn.forward(logits.clone(), labels.clone());
-            let loss_value: f64 = loss.clone().into_scalar().elem();
+            let result = engine.train_step(&model, batch, dropout_rng, train_cfg, &device);
+            let loss_value = result.loss;
             step += 1;
             if diverged(loss_value, config.data.dataset.num_classes()) {
                 return Ok(Outcome::Diverged {
@@ -178,9 +157,8 @@ pub(crate) fn train_on<B: AutodiffBackend>(
                     loss: loss_value,
                 });
             }
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(lr, model, grads);
-            let correct = count_correct(logits.detach(), labels);
+            model = optim.step(lr, model, result.grads);
+            let correct = result.correct;
             train_seconds += step_start.elapsed().as_secs_f64();
             window.add(loss_value, correct, n);
             whole_epoch.add(loss_value, correct, n);
@@ -197,11 +175,18 @@ pub(crate) fn train_on<B: AutodiffBackend>(
             }
         }
         let eval_model = model.valid();
-        let test = evaluate(&eval_model, &data.test, &data.norm, train_cfg, &device);
+        let test = evaluate(
+            &mut engine,
+            &eval_model,
+            &data.test,
+            &data.norm,
+            train_cfg,
+            &device,
+        );
         let val = data
             .val
             .as_ref()
-            .map(|v| evaluate(&eval_model, v, &data.norm, train_cfg, &device));
+            .map(|v| evaluate(&mut engine, &eval_model, v, &data.norm, train_cfg, &device));
         let checkpoint =
             save_checkpoint(&model, &optim, &checkpoint_path(checkpoint_dir, epoch + 1))?;
         let (train_loss, train_accuracy) = whole_epoch.means();

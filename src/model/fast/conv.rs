@@ -1,0 +1,303 @@
+//! Convolution as im2col + GEMM, and the two poolings, over channel-major `[C, N, S, S]`
+//! buffers (square maps; one row of `N * S * S` values per channel).
+
+use rayon::prelude::*;
+
+use super::gemm::{Mat, matmul};
+
+/// Below this many values a sweep runs on the calling thread.
+const PARALLEL_MIN_VALUES: usize = 1 << 15;
+
+fn parallel(values: usize) -> bool {
+    values >= PARALLEL_MIN_VALUES && rayon::current_num_threads() > 1
+}
+
+/// A square convolution or pooling window over square maps. `pad` is the padding before the
+/// first row and column (TF 'SAME' puts an odd extra one after the last).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Window {
+    pub kernel: usize,
+    pub stride: usize,
+    pub pad: usize,
+    pub size_in: usize,
+    pub size_out: usize,
+}
+
+impl Window {
+    /// TF 'SAME': output ceil(in / stride), as `nn::PaddingConfig2d::Same` computes it.
+    pub fn same(kernel: usize, stride: usize, size_in: usize) -> Self {
+        let size_out = size_in.div_ceil(stride);
+        let total = match size_out {
+            0 => 0,
+            out => ((out - 1) * stride + kernel).saturating_sub(size_in),
+        };
+        Self {
+            kernel,
+            stride,
+            pad: total / 2,
+            size_in,
+            size_out,
+        }
+    }
+
+    /// A 1x1, stride-1 convolution: a plain matrix product over the channels.
+    pub fn pointwise(size: usize) -> Self {
+        Self {
+            kernel: 1,
+            stride: 1,
+            pad: 0,
+            size_in: size,
+            size_out: size,
+        }
+    }
+
+    /// No padding; windows that do not fit are dropped.
+    pub fn valid(kernel: usize, stride: usize, size_in: usize) -> Self {
+        Self {
+            kernel,
+            stride,
+            pad: 0,
+            size_in,
+            size_out: super::super::arch::valid_pool_size(size_in, kernel, stride),
+        }
+    }
+
+    /// Output columns `o` whose input column `o * stride + k - pad` lies inside the map.
+    fn inside(&self, k: usize) -> std::ops::Range<usize> {
+        let (s, pad) = (self.stride, self.pad);
+        let first = pad.saturating_sub(k).div_ceil(s);
+        let end = (self.size_in + pad).saturating_sub(k).div_ceil(s);
+        let end = end.min(self.size_out);
+        first.min(end)..end
+    }
+}
+
+/// `col[(c * K + ky) * K + kx][b, oy, ox] = x[c][b, oy * S + ky - pad, ox * S + kx - pad]`
+/// (zero outside the map): the right operand of a convolution as one GEMM.
+pub(super) fn im2col(x: &[f32], channels: usize, n: usize, w: Window, col: &mut [f32]) {
+    let (k, si, so) = (w.kernel, w.size_in, w.size_out);
+    let mo = n * so * so;
+    let fill = |(row, dst): (usize, &mut [f32])| {
+        let (c, ky, kx) = (row / (k * k), row / k % k, row % k);
+        let cols = w.inside(kx);
+        let rows = w.inside(ky);
+        for b in 0..n {
+            let src = &x[(c * n + b) * si * si..][..si * si];
+            for oy in 0..so {
+                let out = &mut dst[(b * so + oy) * so..][..so];
+                if !rows.contains(&oy) {
+                    out.fill(0.0);
+                    continue;
+                }
+                if cols.is_empty() {
+                    out.fill(0.0);
+                    continue;
+                }
+                let line = &src[(oy * w.stride + ky - w.pad) * si..][..si];
+                out[..cols.start].fill(0.0);
+                out[cols.end..].fill(0.0);
+                let first = cols.start * w.stride + kx - w.pad;
+                if w.stride == 1 {
+                    out[cols.clone()].copy_from_slice(&line[first..first + cols.len()]);
+                } else {
+                    for (i, o) in out[cols.clone()].iter_mut().enumerate() {
+                        *o = line[first + i * w.stride];
+                    }
+                }
+            }
+        }
+    };
+    let col = &mut col[..channels * k * k * mo];
+    if parallel(col.len()) {
+        col.par_chunks_mut(mo).enumerate().for_each(fill);
+    } else {
+        col.chunks_mut(mo).enumerate().for_each(fill);
+    }
+}
+
+/// The adjoint of [`im2col`]: adds every column entry back onto the input value it came from.
+pub(super) fn col2im_add(col: &[f32], channels: usize, n: usize, w: Window, dx: &mut [f32]) {
+    let (k, si, so) = (w.kernel, w.size_in, w.size_out);
+    let mo = n * so * so;
+    let gather = |(c, dst): (usize, &mut [f32])| {
+        for ky in 0..k {
+            let rows = w.inside(ky);
+            for kx in 0..k {
+                let cols = w.inside(kx);
+                if cols.is_empty() {
+                    continue;
+                }
+                let src = &col[((c * k + ky) * k + kx) * mo..][..mo];
+                for b in 0..n {
+                    for oy in rows.clone() {
+                        let iy = oy * w.stride + ky - w.pad;
+                        let line = &mut dst[(b * si + iy) * si..][..si];
+                        let from = &src[(b * so + oy) * so..][..so];
+                        let first = cols.start * w.stride + kx - w.pad;
+                        for (i, &g) in from[cols.clone()].iter().enumerate() {
+                            line[first + i * w.stride] += g;
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let dx = &mut dx[..channels * n * si * si];
+    if parallel(dx.len() * k * k) {
+        dx.par_chunks_mut(n * si * si).enumerate().for_each(gather);
+    } else {
+        dx.chunks_mut(n * si * si).enumerate().for_each(gather);
+    }
+}
+
+/// A convolution's weights `[C_out, C_in * K * K]` applied to `x` (`[C_in, N, S, S]`):
+/// `out` (`[C_out, N, So, So]`). 1x1 stride-1 convolutions skip im2col.
+pub(super) fn conv_forward(
+    weight: &[f32],
+    x: &[f32],
+    (c_in, c_out, n): (usize, usize, usize),
+    w: Window,
+    col: &mut Vec<f32>,
+    out: &mut [f32],
+) {
+    let mo = n * w.size_out * w.size_out;
+    let taps = c_in * w.kernel * w.kernel;
+    let rhs = if is_pointwise(w) {
+        Mat::new(x, c_in, mo)
+    } else {
+        col.resize(taps * mo, 0.0);
+        im2col(x, c_in, n, w, col);
+        Mat::new(col, taps, mo)
+    };
+    matmul(out, Mat::new(weight, c_out, taps), rhs, false);
+}
+
+/// Gradients of [`conv_forward`] given `dy` (`[C_out, N, So, So]`): the weight gradient is
+/// written; the input gradient is added to `dx` when it is wanted.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn conv_backward(
+    weight: &[f32],
+    x: &[f32],
+    dy: &[f32],
+    (c_in, c_out, n): (usize, usize, usize),
+    w: Window,
+    col: &mut Vec<f32>,
+    dweight: &mut [f32],
+    dx: Option<&mut [f32]>,
+) {
+    let mo = n * w.size_out * w.size_out;
+    let taps = c_in * w.kernel * w.kernel;
+    let dy = Mat::new(dy, c_out, mo);
+    let weight = Mat::new(weight, c_out, taps);
+    if is_pointwise(w) {
+        matmul(dweight, dy, Mat::new(x, c_in, mo).t(), false);
+        if let Some(dx) = dx {
+            matmul(dx, weight.t(), dy, true);
+        }
+        return;
+    }
+    col.resize(taps * mo, 0.0);
+    im2col(x, c_in, n, w, col);
+    matmul(dweight, dy, Mat::new(col, taps, mo).t(), false);
+    if let Some(dx) = dx {
+        matmul(col, weight.t(), dy, false);
+        col2im_add(col, c_in, n, w, dx);
+    }
+}
+
+fn is_pointwise(w: Window) -> bool {
+    w.kernel == 1 && w.stride == 1 && w.pad == 0
+}
+
+/// Max pooling; `argmax` receives, for every output, the index of its input within the
+/// channel's row (the first maximum, as PyTorch and burn take it).
+pub(super) fn max_pool(
+    x: &[f32],
+    channels: usize,
+    n: usize,
+    w: Window,
+    out: &mut [f32],
+    argmax: &mut [u32],
+) {
+    let (si, so) = (w.size_in, w.size_out);
+    let (row_in, row_out) = (n * si * si, n * so * so);
+    for c in 0..channels {
+        let src = &x[c * row_in..][..row_in];
+        let dst = &mut out[c * row_out..][..row_out];
+        let arg = &mut argmax[c * row_out..][..row_out];
+        for b in 0..n {
+            for oy in 0..so {
+                for ox in 0..so {
+                    let mut best = (f32::NEG_INFINITY, 0usize);
+                    for ky in 0..w.kernel {
+                        for kx in 0..w.kernel {
+                            let i = (b * si + oy * w.stride + ky) * si + ox * w.stride + kx;
+                            if src[i] > best.0 {
+                                best = (src[i], i);
+                            }
+                        }
+                    }
+                    let o = (b * so + oy) * so + ox;
+                    dst[o] = best.0;
+                    arg[o] = best.1 as u32;
+                }
+            }
+        }
+    }
+}
+
+/// The gradient of [`max_pool`]: `dx` is overwritten.
+pub(super) fn max_pool_backward(
+    dy: &[f32],
+    argmax: &[u32],
+    channels: usize,
+    n: usize,
+    w: Window,
+    dx: &mut [f32],
+) {
+    let (row_in, row_out) = (n * w.size_in * w.size_in, n * w.size_out * w.size_out);
+    dx[..channels * row_in].fill(0.0);
+    for c in 0..channels {
+        let dst = &mut dx[c * row_in..][..row_in];
+        for (&g, &i) in dy[c * row_out..][..row_out]
+            .iter()
+            .zip(&argmax[c * row_out..][..row_out])
+        {
+            dst[i as usize] += g;
+        }
+    }
+}
+
+/// 2x2 average pooling, stride 2, an odd last row or column dropped.
+pub(super) fn avg_pool(x: &[f32], channels: usize, n: usize, w: Window, out: &mut [f32]) {
+    let (si, so) = (w.size_in, w.size_out);
+    for cb in 0..channels * n {
+        let src = &x[cb * si * si..][..si * si];
+        let dst = &mut out[cb * so * so..][..so * so];
+        for oy in 0..so {
+            let (top, bottom) = (&src[2 * oy * si..][..si], &src[(2 * oy + 1) * si..][..si]);
+            for ox in 0..so {
+                let s = top[2 * ox] + top[2 * ox + 1] + bottom[2 * ox] + bottom[2 * ox + 1];
+                dst[oy * so + ox] = 0.25 * s;
+            }
+        }
+    }
+}
+
+/// The gradient of [`avg_pool`]: `dx` is overwritten.
+pub(super) fn avg_pool_backward(dy: &[f32], channels: usize, n: usize, w: Window, dx: &mut [f32]) {
+    let (si, so) = (w.size_in, w.size_out);
+    dx[..channels * n * si * si].fill(0.0);
+    for cb in 0..channels * n {
+        let src = &dy[cb * so * so..][..so * so];
+        let dst = &mut dx[cb * si * si..][..si * si];
+        for oy in 0..so {
+            for ox in 0..so {
+                let g = 0.25 * src[oy * so + ox];
+                for (dy_, dx_) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                    dst[(2 * oy + dy_) * si + 2 * ox + dx_] += g;
+                }
+            }
+        }
+    }
+}

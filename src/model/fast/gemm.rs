@@ -1,0 +1,133 @@
+//! Matrix products: DenseNet's thin shapes through the kernels of [`super::simd`], the rest
+//! through the `gemm` crate (the one burn-flex itself uses), with transposes expressed as
+//! strides so that no operand is copied into a new layout first.
+
+use gemm::Parallelism;
+
+use super::simd;
+
+/// A read-only matrix view over a slice: element `(i, j)` at `i * row_stride + j * col_stride`.
+#[derive(Clone, Copy)]
+pub(super) struct Mat<'a> {
+    data: &'a [f32],
+    rows: usize,
+    cols: usize,
+    row_stride: usize,
+    col_stride: usize,
+}
+
+impl<'a> Mat<'a> {
+    /// `rows x cols`, row-major and dense.
+    pub fn new(data: &'a [f32], rows: usize, cols: usize) -> Self {
+        assert!(
+            data.len() >= rows * cols,
+            "matrix {rows}x{cols} over {} values",
+            data.len()
+        );
+        Self {
+            data,
+            rows,
+            cols,
+            row_stride: cols,
+            col_stride: 1,
+        }
+    }
+
+    fn at(&self, i: usize, j: usize) -> f32 {
+        self.data[i * self.row_stride + j * self.col_stride]
+    }
+
+    /// Dense and row-major: rows of `cols` contiguous values.
+    fn row_major(&self) -> bool {
+        self.col_stride == 1 && self.row_stride == self.cols
+    }
+
+    /// The transpose, as a view of the same values.
+    pub fn t(self) -> Self {
+        Self {
+            rows: self.cols,
+            cols: self.rows,
+            row_stride: self.col_stride,
+            col_stride: self.row_stride,
+            ..self
+        }
+    }
+}
+
+/// Below this many multiply-adds a product runs on the calling thread: splitting it costs
+/// more than it saves.
+const PARALLEL_MIN_MACS: usize = 1 << 18;
+
+/// `dst = a * b` (or `dst += a * b` when `accumulate`), `dst` row-major `a.rows x b.cols`.
+pub(super) fn matmul(dst: &mut [f32], a: Mat<'_>, b: Mat<'_>, accumulate: bool) {
+    assert_eq!(a.cols, b.rows, "inner dimensions of a matrix product");
+    let (m, n, k) = (a.rows, b.cols, a.cols);
+    assert!(
+        dst.len() >= m * n,
+        "product {m}x{n} into {} values",
+        dst.len()
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            dst[..m * n].fill(0.0);
+        }
+        return;
+    }
+    let threads = rayon::current_num_threads();
+    let parallel = m * n * k >= PARALLEL_MIN_MACS && threads > 1;
+    if simd::available() {
+        // Many columns (pixels) against a small left operand: the weights, or their transpose.
+        if b.row_major() && n >= 64 {
+            simd::nn(
+                dst,
+                (m, n, k),
+                |i, kk| a.at(i, kk),
+                b.data,
+                accumulate,
+                parallel,
+            );
+            return;
+        }
+        // A long inner dimension (pixels) over two row-major operands: weight gradients.
+        if !accumulate && a.row_major() && b.t().row_major() && k >= 64 {
+            simd::nt(dst, (m, n, k), a.data, b.data, parallel);
+            return;
+        }
+    }
+    let parallelism = if parallel {
+        Parallelism::Rayon(threads)
+    } else {
+        Parallelism::None
+    };
+    // SAFETY: every index gemm touches is (i, j) with i < rows and j < cols of its operand,
+    // at offset i * row_stride + j * col_stride; `Mat` views are built by `new` (dense, its
+    // length checked) or `t` (the same offsets with the roles swapped), so all of them lie
+    // inside `data`; `dst` holds m x n values (asserted), and it is a `&mut` borrow, so it
+    // cannot alias `a` or `b`.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            a.data.as_ptr(),
+            a.col_stride as isize,
+            a.row_stride as isize,
+            b.data.as_ptr(),
+            b.col_stride as isize,
+            b.row_stride as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}

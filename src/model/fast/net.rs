@@ -1,0 +1,521 @@
+//! The forward and backward passes over channel-major buffers.
+//!
+//! A dense block's features live in one `[C_total, N*S*S]` buffer: the block input fills the
+//! first rows and each layer writes its k new channels straight after them, so the
+//! concatenation costs nothing and every layer reads a contiguous prefix. The backward pass
+//! keeps a gradient buffer of the same shape; going through the layers in reverse, a layer's
+//! own rows are complete when it is reached, and it adds its input gradient to the prefix.
+//! What a step keeps is the features, the bottleneck outputs and the dropout masks; BN-ReLU
+//! outputs and im2col matrices are recomputed when the backward pass needs them.
+
+use super::conv::{
+    Window, avg_pool, avg_pool_backward, conv_backward, conv_forward, max_pool, max_pool_backward,
+};
+use super::gemm::{Mat, matmul};
+use super::norm::{Norm, NormParams, norm_relu, norm_relu_backward};
+use super::plan::{HostParams, Plan};
+use crate::rng::SplitMix64;
+
+/// Whether a pass trains (batch statistics, dropout from the generator) or evaluates.
+pub(super) enum Mode<'a> {
+    Train(&'a mut SplitMix64),
+    Eval,
+}
+
+#[derive(Default)]
+struct LayerTape {
+    norm_in: Norm,
+    /// The bottleneck's output after dropout, `[4k, M]` (empty without a bottleneck).
+    mid: Vec<f32>,
+    mask_mid: Vec<bool>,
+    norm_mid: Norm,
+    mask_out: Vec<bool>,
+}
+
+#[derive(Default)]
+struct TransitionTape {
+    norm: Norm,
+    mask: Vec<bool>,
+}
+
+/// What the forward pass keeps for the backward pass. Buffers are reused across steps.
+#[derive(Default)]
+struct Tape {
+    n: usize,
+    /// The input images, channel-major.
+    images: Vec<f32>,
+    /// The stem convolution's output before its max-pool, when there is one.
+    stem_out: Vec<f32>,
+    argmax: Vec<u32>,
+    features: Vec<Vec<f32>>,
+    layers: Vec<Vec<LayerTape>>,
+    transitions: Vec<TransitionTape>,
+    head_norm: Norm,
+    /// Globally pooled head features, `[C, N]`.
+    pooled: Vec<f32>,
+    logits: Vec<f32>,
+}
+
+/// Scratch space, reused across steps.
+#[derive(Default)]
+struct Scratch {
+    activated: Vec<f32>,
+    col: Vec<f32>,
+    grad_out: Vec<f32>,
+    grad_src: Vec<f32>,
+    grad_mid: Vec<f32>,
+    transition_out: Vec<f32>,
+    grad_features: Vec<Vec<f32>>,
+}
+
+/// Runs the network of one [`Plan`] on the host.
+pub(super) struct Passes {
+    pub plan: Plan,
+    tape: Tape,
+    scratch: Scratch,
+}
+
+fn resized(v: &mut Vec<f32>, len: usize) -> &mut [f32] {
+    v.resize(len, 0.0);
+    &mut v[..len]
+}
+
+fn normalize(params: &mut NormParams, x: &[f32], m: usize, train: bool) -> Norm {
+    if train {
+        params.batch(x, m)
+    } else {
+        params.running()
+    }
+}
+
+/// Inverted dropout in place over `[C, N, hw]`; the mask is drawn in the order the burn
+/// model draws it (`[N, C, H, W]`, row-major), so both paths drop the same values.
+fn dropout(
+    x: &mut [f32],
+    (c, n, hw): (usize, usize, usize),
+    p: f64,
+    mode: &mut Mode<'_>,
+    mask: &mut Vec<bool>,
+) {
+    mask.clear();
+    let Mode::Train(rng) = mode else { return };
+    if p <= 0.0 {
+        return;
+    }
+    mask.resize(c * n * hw, false);
+    let threshold = (p * u32::MAX as f64) as u32;
+    for b in 0..n {
+        for ch in 0..c {
+            let row = &mut mask[(ch * n + b) * hw..][..hw];
+            for keep in row.iter_mut() {
+                *keep = (rng.next_u64() >> 32) as u32 >= threshold;
+            }
+        }
+    }
+    apply_mask(x, mask, p);
+}
+
+/// Multiplies by the dropout mask (kept values scaled by 1/(1-p)); an empty mask keeps all.
+fn apply_mask(x: &mut [f32], mask: &[bool], p: f64) {
+    if mask.is_empty() {
+        return;
+    }
+    let scale = (1.0 / (1.0 - p)) as f32;
+    for (v, &keep) in x.iter_mut().zip(mask) {
+        *v = if keep { *v * scale } else { 0.0 };
+    }
+}
+
+impl Passes {
+    pub fn new(plan: Plan) -> Self {
+        let tape = Tape {
+            layers: plan
+                .blocks
+                .iter()
+                .map(|b| (0..b.layers).map(|_| LayerTape::default()).collect())
+                .collect(),
+            transitions: plan
+                .transitions
+                .iter()
+                .map(|_| TransitionTape::default())
+                .collect(),
+            features: vec![Vec::new(); plan.blocks.len()],
+            ..Tape::default()
+        };
+        let scratch = Scratch {
+            grad_features: vec![Vec::new(); plan.blocks.len()],
+            ..Scratch::default()
+        };
+        Self {
+            plan,
+            tape,
+            scratch,
+        }
+    }
+
+    /// Logits `[N, classes]` for `n` images `[N, C, H, W]`. Training mode normalizes with the
+    /// batch statistics and moves `params`' running statistics, as the burn model does.
+    pub fn forward(
+        &mut self,
+        params: &mut HostParams,
+        images: &[f32],
+        n: usize,
+        mut mode: Mode<'_>,
+    ) -> &[f32] {
+        let (plan, t, s) = (&self.plan, &mut self.tape, &mut self.scratch);
+        let train = matches!(mode, Mode::Train(_));
+        let p = plan.dropout;
+        t.n = n;
+        let stem = &plan.stem;
+        let area_in = stem.conv.size_in * stem.conv.size_in;
+        let x = resized(&mut t.images, stem.c_in * n * area_in);
+        for b in 0..n {
+            for c in 0..stem.c_in {
+                x[(c * n + b) * area_in..][..area_in]
+                    .copy_from_slice(&images[(b * stem.c_in + c) * area_in..][..area_in]);
+            }
+        }
+        for (buf, block) in t.features.iter_mut().zip(&plan.blocks) {
+            resized(buf, block.c_total() * n * block.size * block.size);
+        }
+        let shape = (stem.c_in, stem.c_out, n);
+        let m_stem = n * stem.conv.size_out * stem.conv.size_out;
+        match stem.pool {
+            Some(pool) => {
+                let out = resized(&mut t.stem_out, stem.c_out * m_stem);
+                conv_forward(&params.stem, &t.images, shape, stem.conv, &mut s.col, out);
+                let pooled = stem.c_out * n * pool.size_out * pool.size_out;
+                t.argmax.resize(pooled, 0);
+                max_pool(
+                    &t.stem_out,
+                    stem.c_out,
+                    n,
+                    pool,
+                    &mut t.features[0],
+                    &mut t.argmax,
+                );
+            }
+            None => conv_forward(
+                &params.stem,
+                &t.images,
+                shape,
+                stem.conv,
+                &mut s.col,
+                &mut t.features[0],
+            ),
+        }
+        for (b, block) in plan.blocks.iter().enumerate() {
+            let hw = block.size * block.size;
+            let m = n * hw;
+            let features = &mut t.features[b];
+            for (l, (lp, lt)) in params.blocks[b]
+                .iter_mut()
+                .zip(&mut t.layers[b])
+                .enumerate()
+            {
+                let c_in = block.layer_c_in(l);
+                let (x, rest) = features.split_at_mut(c_in * m);
+                let out = &mut rest[..block.growth * m];
+                let src_channels = match (&mut lp.bottleneck, block.bottleneck) {
+                    (Some(unit), Some(mid)) => {
+                        lt.norm_in = normalize(&mut unit.norm, x, m, train);
+                        norm_relu(&lt.norm_in, x, resized(&mut s.activated, c_in * m), m);
+                        let y = resized(&mut lt.mid, mid * m);
+                        conv_forward(
+                            &unit.weight,
+                            &s.activated,
+                            (c_in, mid, n),
+                            Window::pointwise(block.size),
+                            &mut s.col,
+                            y,
+                        );
+                        dropout(y, (mid, n, hw), p, &mut mode, &mut lt.mask_mid);
+                        lt.norm_mid = normalize(&mut lp.conv.norm, &lt.mid, m, train);
+                        norm_relu(&lt.norm_mid, &lt.mid, resized(&mut s.activated, mid * m), m);
+                        mid
+                    }
+                    _ => {
+                        lt.norm_in = normalize(&mut lp.conv.norm, x, m, train);
+                        norm_relu(&lt.norm_in, x, resized(&mut s.activated, c_in * m), m);
+                        c_in
+                    }
+                };
+                conv_forward(
+                    &lp.conv.weight,
+                    &s.activated,
+                    (src_channels, block.growth, n),
+                    block.conv3x3(),
+                    &mut s.col,
+                    out,
+                );
+                dropout(out, (block.growth, n, hw), p, &mut mode, &mut lt.mask_out);
+            }
+            if let Some(tp) = plan.transitions.get(b) {
+                let (done, next) = t.features.split_at_mut(b + 1);
+                let x = &done[b][..tp.c_in * m];
+                let unit = &mut params.transitions[b];
+                let tt = &mut t.transitions[b];
+                tt.norm = normalize(&mut unit.norm, x, m, train);
+                norm_relu(&tt.norm, x, resized(&mut s.activated, tp.c_in * m), m);
+                let y = resized(&mut s.transition_out, tp.c_out * m);
+                conv_forward(
+                    &unit.weight,
+                    &s.activated,
+                    (tp.c_in, tp.c_out, n),
+                    Window::pointwise(block.size),
+                    &mut s.col,
+                    y,
+                );
+                dropout(y, (tp.c_out, n, hw), p, &mut mode, &mut tt.mask);
+                avg_pool(y, tp.c_out, n, tp.pool, &mut next[0]);
+            }
+        }
+        let (c, hw) = (plan.head_channels(), plan.head_size() * plan.head_size());
+        let x = t.features.last().expect("a network has a dense block");
+        t.head_norm = normalize(&mut params.head_norm, x, n * hw, train);
+        let z = resized(&mut s.activated, c * n * hw);
+        norm_relu(&t.head_norm, x, z, n * hw);
+        let pooled = resized(&mut t.pooled, c * n);
+        for (p, row) in pooled.iter_mut().zip(z.chunks(hw.max(1))) {
+            *p = row.iter().sum::<f32>() / hw.max(1) as f32;
+        }
+        let logits = resized(&mut t.logits, n * plan.classes);
+        matmul(
+            logits,
+            Mat::new(&t.pooled, c, n).t(),
+            Mat::new(&params.classifier_weight, c, plan.classes),
+            false,
+        );
+        for row in logits.chunks_mut(plan.classes) {
+            for (v, b) in row.iter_mut().zip(&params.classifier_bias) {
+                *v += b;
+            }
+        }
+        &t.logits
+    }
+
+    /// Gradients of the loss behind `grad_logits` (`[N, classes]`) with respect to every
+    /// parameter, written into `grads`, after a training-mode [`Passes::forward`].
+    pub fn backward(&mut self, params: &HostParams, grad_logits: &[f32], grads: &mut HostParams) {
+        let (plan, t, s) = (&self.plan, &self.tape, &mut self.scratch);
+        let n = t.n;
+        let p = plan.dropout;
+        let (c, hw) = (plan.head_channels(), plan.head_size() * plan.head_size());
+        let classes = plan.classes;
+
+        // Head: linear, global average pool, BN-ReLU.
+        let dl = Mat::new(grad_logits, n, classes);
+        matmul(
+            &mut grads.classifier_weight,
+            Mat::new(&t.pooled, c, n),
+            dl,
+            false,
+        );
+        grads.classifier_bias.fill(0.0);
+        for row in grad_logits.chunks(classes).take(n) {
+            for (g, v) in grads.classifier_bias.iter_mut().zip(row) {
+                *g += v;
+            }
+        }
+        let grad_pooled = resized(&mut s.grad_mid, c * n);
+        matmul(
+            grad_pooled,
+            Mat::new(&params.classifier_weight, c, classes),
+            dl.t(),
+            false,
+        );
+        let dz = resized(&mut s.grad_src, c * n * hw);
+        for (row, &g) in dz.chunks_mut(hw.max(1)).zip(s.grad_mid.iter()) {
+            row.fill(g / hw.max(1) as f32);
+        }
+        for (buf, block) in s.grad_features.iter_mut().zip(&plan.blocks) {
+            resized(buf, block.c_total() * n * block.size * block.size);
+        }
+        let last = plan.blocks.len() - 1;
+        let x = &t.features[last];
+        let g = &mut grads.head_norm;
+        norm_relu_backward(
+            &t.head_norm,
+            &params.head_norm.gamma,
+            x,
+            &s.grad_src,
+            &mut s.grad_features[last],
+            false,
+            &mut g.gamma,
+            &mut g.beta,
+            n * hw,
+        );
+
+        for (b, block) in plan.blocks.iter().enumerate().rev() {
+            let hw = block.size * block.size;
+            let m = n * hw;
+            let features = &t.features[b];
+            for l in (0..block.layers).rev() {
+                let (lp, lt, lg) = (
+                    &params.blocks[b][l],
+                    &t.layers[b][l],
+                    &mut grads.blocks[b][l],
+                );
+                let c_in = block.layer_c_in(l);
+                let (dx, rest) = s.grad_features[b].split_at_mut(c_in * m);
+                let grad_out = resized(&mut s.grad_out, block.growth * m);
+                grad_out.copy_from_slice(&rest[..block.growth * m]);
+                apply_mask(grad_out, &lt.mask_out, p);
+                let x = &features[..c_in * m];
+                match (&lp.bottleneck, &mut lg.bottleneck, block.bottleneck) {
+                    (Some(unit), Some(unit_grad), Some(mid)) => {
+                        norm_relu(&lt.norm_mid, &lt.mid, resized(&mut s.activated, mid * m), m);
+                        resized(&mut s.grad_src, mid * m).fill(0.0);
+                        conv_backward(
+                            &lp.conv.weight,
+                            &s.activated,
+                            &s.grad_out,
+                            (mid, block.growth, n),
+                            block.conv3x3(),
+                            &mut s.col,
+                            &mut lg.conv.weight,
+                            Some(&mut s.grad_src),
+                        );
+                        let grad_mid = resized(&mut s.grad_mid, mid * m);
+                        let g = &mut lg.conv.norm;
+                        norm_relu_backward(
+                            &lt.norm_mid,
+                            &lp.conv.norm.gamma,
+                            &lt.mid,
+                            &s.grad_src,
+                            grad_mid,
+                            false,
+                            &mut g.gamma,
+                            &mut g.beta,
+                            m,
+                        );
+                        apply_mask(grad_mid, &lt.mask_mid, p);
+                        norm_relu(&lt.norm_in, x, resized(&mut s.activated, c_in * m), m);
+                        resized(&mut s.grad_src, c_in * m).fill(0.0);
+                        conv_backward(
+                            &unit.weight,
+                            &s.activated,
+                            &s.grad_mid,
+                            (c_in, mid, n),
+                            Window::pointwise(block.size),
+                            &mut s.col,
+                            &mut unit_grad.weight,
+                            Some(&mut s.grad_src),
+                        );
+                        let g = &mut unit_grad.norm;
+                        norm_relu_backward(
+                            &lt.norm_in,
+                            &unit.norm.gamma,
+                            x,
+                            &s.grad_src,
+                            dx,
+                            true,
+                            &mut g.gamma,
+                            &mut g.beta,
+                            m,
+                        );
+                    }
+                    _ => {
+                        norm_relu(&lt.norm_in, x, resized(&mut s.activated, c_in * m), m);
+                        resized(&mut s.grad_src, c_in * m).fill(0.0);
+                        conv_backward(
+                            &lp.conv.weight,
+                            &s.activated,
+                            &s.grad_out,
+                            (c_in, block.growth, n),
+                            block.conv3x3(),
+                            &mut s.col,
+                            &mut lg.conv.weight,
+                            Some(&mut s.grad_src),
+                        );
+                        let g = &mut lg.conv.norm;
+                        norm_relu_backward(
+                            &lt.norm_in,
+                            &lp.conv.norm.gamma,
+                            x,
+                            &s.grad_src,
+                            dx,
+                            true,
+                            &mut g.gamma,
+                            &mut g.beta,
+                            m,
+                        );
+                    }
+                }
+            }
+            if b == 0 {
+                break;
+            }
+            // The transition in front of this block: BN-ReLU-conv1x1-dropout-avgpool.
+            let (tp, prev) = (&plan.transitions[b - 1], &plan.blocks[b - 1]);
+            let m_prev = n * prev.size * prev.size;
+            let grad_t = resized(&mut s.transition_out, tp.c_out * m_prev);
+            avg_pool_backward(
+                &s.grad_features[b][..tp.c_out * m],
+                tp.c_out,
+                n,
+                tp.pool,
+                grad_t,
+            );
+            apply_mask(grad_t, &t.transitions[b - 1].mask, p);
+            let x = &t.features[b - 1][..tp.c_in * m_prev];
+            let (unit, tt, ug) = (
+                &params.transitions[b - 1],
+                &t.transitions[b - 1],
+                &mut grads.transitions[b - 1],
+            );
+            norm_relu(
+                &tt.norm,
+                x,
+                resized(&mut s.activated, tp.c_in * m_prev),
+                m_prev,
+            );
+            resized(&mut s.grad_src, tp.c_in * m_prev).fill(0.0);
+            conv_backward(
+                &unit.weight,
+                &s.activated,
+                &s.transition_out,
+                (tp.c_in, tp.c_out, n),
+                Window::pointwise(prev.size),
+                &mut s.col,
+                &mut ug.weight,
+                Some(&mut s.grad_src),
+            );
+            norm_relu_backward(
+                &tt.norm,
+                &unit.norm.gamma,
+                x,
+                &s.grad_src,
+                &mut s.grad_features[b - 1],
+                false,
+                &mut ug.norm.gamma,
+                &mut ug.norm.beta,
+                m_prev,
+            );
+        }
+
+        // Stem: max-pool, then the convolution's weight gradient (no input gradient).
+        let stem = &plan.stem;
+        let m_stem = n * stem.conv.size_out * stem.conv.size_out;
+        let first = &s.grad_features[0];
+        let grad_stem: &[f32] = match stem.pool {
+            Some(pool) => {
+                let pooled = stem.c_out * n * pool.size_out * pool.size_out;
+                let out = resized(&mut s.grad_out, stem.c_out * m_stem);
+                max_pool_backward(&first[..pooled], &t.argmax, stem.c_out, n, pool, out);
+                &s.grad_out
+            }
+            None => &first[..stem.c_out * m_stem],
+        };
+        conv_backward(
+            &params.stem,
+            &t.images,
+            grad_stem,
+            (stem.c_in, stem.c_out, n),
+            stem.conv,
+            &mut s.col,
+            &mut grads.stem,
+            None,
+        );
+    }
+}
