@@ -4,6 +4,7 @@
 use rayon::prelude::*;
 
 use super::gemm::{Mat, matmul};
+use super::simd;
 
 /// Below this many values a sweep runs on the calling thread.
 const PARALLEL_MIN_VALUES: usize = 1 << 15;
@@ -74,7 +75,7 @@ impl Window {
 
 /// `col[(c * K + ky) * K + kx][b, oy, ox] = x[c][b, oy * S + ky - pad, ox * S + kx - pad]`
 /// (zero outside the map): the right operand of a convolution as one GEMM.
-pub(super) fn im2col(x: &[f32], channels: usize, n: usize, w: Window, col: &mut [f32]) {
+fn im2col_general(x: &[f32], channels: usize, n: usize, w: Window, col: &mut [f32]) {
     let (k, si, so) = (w.kernel, w.size_in, w.size_out);
     let mo = n * so * so;
     let fill = |(row, dst): (usize, &mut [f32])| {
@@ -116,7 +117,7 @@ pub(super) fn im2col(x: &[f32], channels: usize, n: usize, w: Window, col: &mut 
 }
 
 /// The adjoint of [`im2col`]: adds every column entry back onto the input value it came from.
-pub(super) fn col2im_add(col: &[f32], channels: usize, n: usize, w: Window, dx: &mut [f32]) {
+fn col2im_add_general(col: &[f32], channels: usize, n: usize, w: Window, dx: &mut [f32]) {
     let (k, si, so) = (w.kernel, w.size_in, w.size_out);
     let mo = n * so * so;
     let gather = |(c, dst): (usize, &mut [f32])| {
@@ -150,6 +151,152 @@ pub(super) fn col2im_add(col: &[f32], channels: usize, n: usize, w: Window, dx: 
     }
 }
 
+/// [`im2col_general`], or for stride-1 'SAME' windows (DenseNet's 3x3 layers) the same
+/// matrix built with one contiguous copy per row.
+pub(super) fn im2col(x: &[f32], channels: usize, n: usize, w: Window, col: &mut [f32]) {
+    if w.is_shift() {
+        im2col_shifted(x, channels, n, w, col);
+    } else {
+        im2col_general(x, channels, n, w, col);
+    }
+}
+
+/// The adjoint of [`im2col`]; `col` is scratch afterwards.
+pub(super) fn col2im_add(col: &mut [f32], channels: usize, n: usize, w: Window, dx: &mut [f32]) {
+    if w.is_shift() {
+        col2im_add_shifted(col, channels, n, w, dx);
+    } else {
+        col2im_add_general(col, channels, n, w, dx);
+    }
+}
+
+impl Window {
+    /// Stride 1 with as many outputs as inputs: every tap reads the map shifted by a fixed
+    /// offset of the flattened batch, and only the border positions need care.
+    fn is_shift(&self) -> bool {
+        self.stride == 1 && self.size_in == self.size_out && self.pad < self.kernel
+    }
+
+    /// For tap `(ky, kx)`: the offset into the flattened batch, and the rows and columns of
+    /// an output map whose input lies outside the map (they read the neighbouring row or
+    /// image when shifted, and must be zero instead).
+    fn shift(&self, ky: usize, kx: usize) -> isize {
+        let s = self.size_in as isize;
+        (ky as isize - self.pad as isize) * s + (kx as isize - self.pad as isize)
+    }
+}
+
+/// Sets to zero, in `row` (`[n, size, size]` flattened), the outputs of tap `(ky, kx)` that
+/// fall outside the map.
+fn zero_border(row: &mut [f32], n: usize, w: Window, ky: usize, kx: usize) {
+    let s = w.size_in;
+    let (rows, cols) = (w.inside(ky), w.inside(kx));
+    for image in row.chunks_mut(s * s).take(n) {
+        for (y, line) in image.chunks_mut(s).enumerate() {
+            if !rows.contains(&y) {
+                line.fill(0.0);
+            } else {
+                line[..cols.start].fill(0.0);
+                line[cols.end..].fill(0.0);
+            }
+        }
+    }
+}
+
+/// Values `j0..j0 + dst.len()` of row `row` of [`im2col`]'s matrix for a shift window.
+fn shifted_row(x: &[f32], n: usize, w: Window, row: usize, j0: usize, dst: &mut [f32]) {
+    let (k, s) = (w.kernel, w.size_in);
+    let area = n * s * s;
+    let (c, ky, kx) = (row / (k * k), row / k % k, row % k);
+    let src = &x[c * area..][..area];
+    let shift = w.shift(ky, kx);
+    let j1 = j0 + dst.len();
+    // Columns whose source lies inside the batch buffer; the rest (only ever border
+    // positions) are zero.
+    let lo = (-shift).max(0) as usize;
+    let hi = (area as isize - shift.max(0)) as usize;
+    let (a, b) = (j0.max(lo).min(j1), j1.min(hi).max(j0.max(lo).min(j1)));
+    dst[..a - j0].fill(0.0);
+    dst[b - j0..].fill(0.0);
+    let from = (a as isize + shift) as usize;
+    dst[a - j0..b - j0].copy_from_slice(&src[from..from + (b - a)]);
+    // Border positions of the maps: rows and columns whose input lies outside the map.
+    let (rows, cols) = (w.inside(ky), w.inside(kx));
+    let mut line_start = j0 / s * s;
+    while line_start < j1 {
+        let y = line_start / s % s;
+        let (l0, l1) = (line_start.max(j0), (line_start + s).min(j1));
+        if !rows.contains(&y) {
+            dst[l0 - j0..l1 - j0].fill(0.0);
+        } else {
+            for x in (0..cols.start).chain(cols.end..s) {
+                let p = line_start + x;
+                if (j0..j1).contains(&p) {
+                    dst[p - j0] = 0.0;
+                }
+            }
+        }
+        line_start += s;
+    }
+}
+
+fn im2col_shifted(x: &[f32], channels: usize, n: usize, w: Window, col: &mut [f32]) {
+    let k = w.kernel;
+    let area = n * w.size_in * w.size_in;
+    let fill = |(row, dst): (usize, &mut [f32])| {
+        let (c, ky, kx) = (row / (k * k), row / k % k, row % k);
+        let src = &x[c * area..][..area];
+        let shift = w.shift(ky, kx);
+        let by = shift.unsigned_abs().min(area);
+        if shift >= 0 {
+            dst[..area - by].copy_from_slice(&src[by..]);
+            dst[area - by..].fill(0.0);
+        } else {
+            dst[by..].copy_from_slice(&src[..area - by]);
+            dst[..by].fill(0.0);
+        }
+        zero_border(dst, n, w, ky, kx);
+    };
+    let col = &mut col[..channels * k * k * area];
+    if parallel(col.len()) {
+        col.par_chunks_mut(area).enumerate().for_each(fill);
+    } else {
+        col.chunks_mut(area).enumerate().for_each(fill);
+    }
+}
+
+fn col2im_add_shifted(col: &mut [f32], channels: usize, n: usize, w: Window, dx: &mut [f32]) {
+    let k = w.kernel;
+    let area = n * w.size_in * w.size_in;
+    let gather = |(dst, taps): (&mut [f32], &mut [f32])| {
+        for (tap, src) in taps.chunks_mut(area).enumerate() {
+            let (ky, kx) = (tap / k, tap % k);
+            zero_border(src, n, w, ky, kx);
+            let shift = w.shift(ky, kx);
+            let by = shift.unsigned_abs().min(area);
+            let (to, from) = if shift >= 0 {
+                (&mut dst[by..], &src[..area - by])
+            } else {
+                (&mut dst[..area - by], &src[by..])
+            };
+            for (d, &g) in to.iter_mut().zip(from) {
+                *d += g;
+            }
+        }
+    };
+    let dx = &mut dx[..channels * area];
+    let col = &mut col[..channels * k * k * area];
+    if parallel(dx.len() * k * k) {
+        dx.par_chunks_mut(area)
+            .zip(col.par_chunks_mut(k * k * area))
+            .for_each(gather);
+    } else {
+        dx.chunks_mut(area)
+            .zip(col.chunks_mut(k * k * area))
+            .for_each(gather);
+    }
+}
+
 /// A convolution's weights `[C_out, C_in * K * K]` applied to `x` (`[C_in, N, S, S]`):
 /// `out` (`[C_out, N, So, So]`). 1x1 stride-1 convolutions skip im2col.
 pub(super) fn conv_forward(
@@ -162,6 +309,20 @@ pub(super) fn conv_forward(
 ) {
     let mo = n * w.size_out * w.size_out;
     let taps = c_in * w.kernel * w.kernel;
+    if w.is_shift() && !is_pointwise(w) && simd::available() && c_out <= 64 {
+        // The im2col matrix is built tile by tile inside the product, never whole.
+        let rows = |row: usize, j0: usize, dst: &mut [f32]| shifted_row(x, n, w, row, j0, dst);
+        let weight_at = |i: usize, kk: usize| weight[i * taps + kk];
+        simd::nn_rows(
+            out,
+            (c_out, mo, taps),
+            weight_at,
+            rows,
+            false,
+            parallel(mo * taps),
+        );
+        return;
+    }
     let rhs = if is_pointwise(w) {
         Mat::new(x, c_in, mo)
     } else {

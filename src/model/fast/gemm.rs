@@ -79,8 +79,9 @@ pub(super) fn matmul(dst: &mut [f32], a: Mat<'_>, b: Mat<'_>, accumulate: bool) 
     let threads = rayon::current_num_threads();
     let parallel = m * n * k >= PARALLEL_MIN_MACS && threads > 1;
     if simd::available() {
-        // Many columns (pixels) against a small left operand: the weights, or their transpose.
-        if b.row_major() && n >= 64 {
+        // Many columns (pixels) against a left operand of few rows (a convolution's output
+        // channels); with many rows (input gradients) `gemm` measures faster.
+        if b.row_major() && n >= 64 && m <= 64 {
             simd::nn(
                 dst,
                 (m, n, k),

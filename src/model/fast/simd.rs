@@ -47,11 +47,26 @@ pub(super) fn nn(
     accumulate: bool,
     parallel: bool,
 ) {
+    assert!(b.len() >= k * n, "operand sizes of a product");
+    let rows = |kk: usize, j0: usize, dst: &mut [f32]| {
+        dst.copy_from_slice(&b[kk * n + j0..][..dst.len()]);
+    };
+    nn_rows(c, (m, n, k), a_at, rows, accumulate, parallel);
+}
+
+/// [`nn`] with the right operand given by `b_rows(kk, j0, dst)`, which writes row `kk` at
+/// columns `j0..j0 + dst.len()` into `dst`: an operand that is never materialized whole
+/// (a convolution's im2col matrix, built tile by tile from the shifted input).
+pub(super) fn nn_rows(
+    c: &mut [f32],
+    (m, n, k): (usize, usize, usize),
+    a_at: impl Fn(usize, usize) -> f32,
+    b_rows: impl Fn(usize, usize, &mut [f32]) + Sync,
+    accumulate: bool,
+    parallel: bool,
+) {
     assert!(available(), "AVX2/FMA kernels on a CPU without them");
-    assert!(
-        c.len() >= m * n && b.len() >= k * n,
-        "operand sizes of a product"
-    );
+    assert!(c.len() >= m * n, "operand sizes of a product");
     // `a` packed per block of ROWS rows as [kk][row], zero rows past `m`.
     let blocks = m.div_ceil(ROWS);
     let mut packed = vec![0.0f32; blocks * k * ROWS];
@@ -73,10 +88,17 @@ pub(super) fn nn(
         // memory in order instead of k rows far apart.
         let strips = (j1 - j0).div_ceil(16);
         strip.resize(strips * k * 16, 0.0);
+        let mut row = [0.0f32; COLUMN_TILE];
         for kk in 0..k {
-            let row = &b[kk * n + j0..kk * n + j1];
+            let row = &mut row[..j1 - j0];
+            b_rows(kk, j0, row);
             for (sidx, chunk) in row.chunks(16).enumerate() {
-                strip[(sidx * k + kk) * 16..][..chunk.len()].copy_from_slice(chunk);
+                let to = &mut strip[(sidx * k + kk) * 16..][..16];
+                match <&[f32; 16]>::try_from(chunk) {
+                    // A fixed-size move: two vector copies, not a call to memcpy.
+                    Ok(whole) => *<&mut [f32; 16]>::try_from(to).expect("16 values") = *whole,
+                    Err(_) => to[..chunk.len()].copy_from_slice(chunk),
+                }
             }
         }
         for sidx in 0..strips {
