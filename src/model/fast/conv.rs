@@ -203,23 +203,25 @@ fn zero_border(row: &mut [f32], n: usize, w: Window, ky: usize, kx: usize) {
     }
 }
 
+/// `dst[q - j0] = src[q + shift]` for `q` in `j0..j0 + dst.len()`, zero where `q + shift`
+/// falls outside `src`.
+fn copy_shifted(src: &[f32], shift: isize, j0: usize, dst: &mut [f32]) {
+    let j1 = j0 + dst.len();
+    let lo = ((-shift).max(0) as usize).clamp(j0, j1);
+    let hi = ((src.len() as isize - shift).max(0) as usize).clamp(lo, j1);
+    dst[..lo - j0].fill(0.0);
+    dst[hi - j0..].fill(0.0);
+    let from = (lo as isize + shift) as usize;
+    dst[lo - j0..hi - j0].copy_from_slice(&src[from..from + (hi - lo)]);
+}
+
 /// Values `j0..j0 + dst.len()` of row `row` of [`im2col`]'s matrix for a shift window.
 fn shifted_row(x: &[f32], n: usize, w: Window, row: usize, j0: usize, dst: &mut [f32]) {
     let (k, s) = (w.kernel, w.size_in);
     let area = n * s * s;
     let (c, ky, kx) = (row / (k * k), row / k % k, row % k);
-    let src = &x[c * area..][..area];
-    let shift = w.shift(ky, kx);
     let j1 = j0 + dst.len();
-    // Columns whose source lies inside the batch buffer; the rest (only ever border
-    // positions) are zero.
-    let lo = (-shift).max(0) as usize;
-    let hi = (area as isize - shift.max(0)) as usize;
-    let (a, b) = (j0.max(lo).min(j1), j1.min(hi).max(j0.max(lo).min(j1)));
-    dst[..a - j0].fill(0.0);
-    dst[b - j0..].fill(0.0);
-    let from = (a as isize + shift) as usize;
-    dst[a - j0..b - j0].copy_from_slice(&src[from..from + (b - a)]);
+    copy_shifted(&x[c * area..][..area], w.shift(ky, kx), j0, dst);
     // Border positions of the maps: rows and columns whose input lies outside the map.
     let (rows, cols) = (w.inside(ky), w.inside(kx));
     let mut line_start = j0 / s * s;
@@ -348,6 +350,10 @@ pub(super) fn conv_backward(
 ) {
     let mo = n * w.size_out * w.size_out;
     let taps = c_in * w.kernel * w.kernel;
+    if w.is_shift() && !is_pointwise(w) && simd::available() && c_in <= 64 {
+        shifted_backward(weight, x, dy, (c_in, c_out, n), w, col, dweight, dx);
+        return;
+    }
     let dy = Mat::new(dy, c_out, mo);
     let weight = Mat::new(weight, c_out, taps);
     if is_pointwise(w) {
@@ -363,6 +369,84 @@ pub(super) fn conv_backward(
     if let Some(dx) = dx {
         matmul(col, weight.t(), dy, false);
         col2im_add(col, c_in, n, w, dx);
+    }
+}
+
+/// [`conv_backward`] for a shift window without im2col: with `md[tap]`, the output gradient
+/// zeroed where the tap reads outside the map, the weight gradient of a tap is
+/// `md[tap] * shift(x)^T` and the input gradient is `sum over taps of W[tap]^T * shift'(md[tap])`,
+/// both over the shifted rows in place.
+#[allow(clippy::too_many_arguments)]
+fn shifted_backward(
+    weight: &[f32],
+    x: &[f32],
+    dy: &[f32],
+    (c_in, c_out, n): (usize, usize, usize),
+    w: Window,
+    scratch: &mut Vec<f32>,
+    dweight: &mut [f32],
+    dx: Option<&mut [f32]>,
+) {
+    let (k, mo) = (w.kernel, n * w.size_out * w.size_out);
+    let (kk2, taps) = (k * k, c_in * k * k);
+    let masked_len = kk2 * c_out * mo;
+    scratch.resize(masked_len + c_out * c_in, 0.0);
+    let (masked, tap_grad) = scratch.split_at_mut(masked_len);
+    let fill = |(r, row): (usize, &mut [f32])| {
+        let (tap, co) = (r / c_out, r % c_out);
+        row.copy_from_slice(&dy[co * mo..][..mo]);
+        zero_border(row, n, w, tap / k, tap % k);
+    };
+    if parallel(masked_len) {
+        masked.par_chunks_mut(mo).enumerate().for_each(fill);
+    } else {
+        masked.chunks_mut(mo).enumerate().for_each(fill);
+    }
+    let masked = &*masked;
+    for tap in 0..kk2 {
+        let shift = w.shift(tap / k, tap % k);
+        // Outputs p whose input p + shift lies in the buffer; the others are masked anyway.
+        let lo = (-shift).max(0) as usize;
+        let hi = (mo as isize - shift.max(0)).max(lo as isize) as usize;
+        if hi > lo {
+            let a = &masked[tap * c_out * mo + lo..];
+            let b = &x[(lo as isize + shift) as usize..];
+            let work = c_out * c_in * (hi - lo);
+            simd::nt_strided(
+                tap_grad,
+                (c_out, c_in, hi - lo),
+                (a, mo),
+                (b, mo),
+                parallel(work),
+            );
+        } else {
+            tap_grad.fill(0.0);
+        }
+        for co in 0..c_out {
+            for c in 0..c_in {
+                dweight[co * taps + c * kk2 + tap] = tap_grad[co * c_in + c];
+            }
+        }
+    }
+    if let Some(dx) = dx {
+        let rows = |r: usize, j0: usize, dst: &mut [f32]| {
+            let tap = r / c_out;
+            let src = &masked[r * mo..][..mo];
+            copy_shifted(src, -w.shift(tap / k, tap % k), j0, dst);
+        };
+        let weight_at = |c: usize, r: usize| {
+            let (tap, co) = (r / c_out, r % c_out);
+            weight[co * taps + c * kk2 + tap]
+        };
+        let work = mo * kk2 * c_out;
+        simd::nn_rows(
+            dx,
+            (c_in, mo, kk2 * c_out),
+            weight_at,
+            rows,
+            true,
+            parallel(work),
+        );
     }
 }
 

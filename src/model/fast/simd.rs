@@ -149,9 +149,23 @@ pub(super) fn nt(
     b: &[f32],
     parallel: bool,
 ) {
+    nt_strided(c, (m, n, len), (a, len), (b, len), parallel);
+}
+
+/// [`nt`] over rows that start `stride` values apart (and hold `len` of them): `a` and `b`
+/// are given as (values, stride).
+pub(super) fn nt_strided(
+    c: &mut [f32],
+    (m, n, len): (usize, usize, usize),
+    (a, a_stride): (&[f32], usize),
+    (b, b_stride): (&[f32], usize),
+    parallel: bool,
+) {
     assert!(available(), "AVX2/FMA kernels on a CPU without them");
+    let holds =
+        |v: &[f32], rows: usize, stride: usize| rows == 0 || v.len() >= (rows - 1) * stride + len;
     assert!(
-        c.len() >= m * n && a.len() >= m * len && b.len() >= n * len,
+        c.len() >= m * n && holds(a, m, a_stride) && holds(b, n, b_stride),
         "operand sizes of a product"
     );
     c[..m * n].fill(0.0);
@@ -165,18 +179,17 @@ pub(super) fn nt(
             for cb in blocks.clone() {
                 let (j0, cols) = (cb * 4, 4.min(n - cb * 4));
                 let mut i = 0;
-                // SAFETY (all three calls): rows i.. of `a` and j0.. of `b` exist (m x len and
-                // n x len values, asserted), t0 + tl <= len; the values of `c` written are
-                // those of column block `cb`, which belongs to this task alone.
+                // SAFETY (all three calls): rows i.. of `a` and j0.. of `b` hold t0 + tl <= len
+                // values at their strides (asserted); the values of `c` written are those of
+                // column block `cb`, which belongs to this task alone.
                 if cols == 4 {
                     while i + 3 <= m {
                         unsafe {
                             x86::dot_3x4_add(
                                 out.at(i * n + j0),
                                 n,
-                                a.add(i * len + t0),
-                                b.add(j0 * len + t0),
-                                len,
+                                (a.add(i * a_stride + t0), a_stride),
+                                (b.add(j0 * b_stride + t0), b_stride),
                                 tl,
                             )
                         };
@@ -187,7 +200,7 @@ pub(super) fn nt(
                     for j in j0..j0 + cols {
                         unsafe {
                             *out.at(r * n + j) +=
-                                x86::dot(a.add(r * len + t0), b.add(j * len + t0), tl)
+                                x86::dot(a.add(r * a_stride + t0), b.add(j * b_stride + t0), tl)
                         };
                     }
                 }
@@ -312,28 +325,27 @@ mod x86 {
         }
     }
 
-    /// The 3x4 block `c[r][q] += dot(a row r, b row q)` over `len` values of rows `stride`
-    /// apart.
+    /// The 3x4 block `c[r][q] += dot(a row r, b row q)` over `len` values, rows `a_stride`
+    /// and `b_stride` apart.
     ///
     /// # Safety
-    /// AVX2 and FMA present; `a` holds 3 rows and `b` 4 rows of `len` values, `stride`
-    /// apart; `c` rows 0..3 of stride `ldc` hold 4 values.
+    /// AVX2 and FMA present; `a` holds 3 rows and `b` 4 rows of `len` values at their
+    /// strides; `c` rows 0..3 of stride `ldc` hold 4 values.
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn dot_3x4_add(
         c: *mut f32,
         ldc: usize,
-        a: *const f32,
-        b: *const f32,
-        stride: usize,
+        (a, a_stride): (*const f32, usize),
+        (b, b_stride): (*const f32, usize),
         len: usize,
     ) {
         unsafe {
             let mut acc = [[_mm256_setzero_ps(); 4]; 3];
             let mut t = 0;
             while t + 8 <= len {
-                let bv = [0, 1, 2, 3].map(|q| _mm256_loadu_ps(b.add(q * stride + t)));
+                let bv = [0, 1, 2, 3].map(|q| _mm256_loadu_ps(b.add(q * b_stride + t)));
                 for (r, acc) in acc.iter_mut().enumerate() {
-                    let av = _mm256_loadu_ps(a.add(r * stride + t));
+                    let av = _mm256_loadu_ps(a.add(r * a_stride + t));
                     for q in 0..4 {
                         acc[q] = _mm256_fmadd_ps(av, bv[q], acc[q]);
                     }
@@ -344,7 +356,7 @@ mod x86 {
                 for (q, &v) in acc.iter().enumerate() {
                     let mut s = hsum(v);
                     for tt in t..len {
-                        s += *a.add(r * stride + tt) * *b.add(q * stride + tt);
+                        s += *a.add(r * a_stride + tt) * *b.add(q * b_stride + tt);
                     }
                     *c.add(r * ldc + q) += s;
                 }
@@ -374,9 +386,8 @@ mod x86 {
     pub unsafe fn dot_3x4_add(
         _: *mut f32,
         _: usize,
-        _: *const f32,
-        _: *const f32,
-        _: usize,
+        _: (*const f32, usize),
+        _: (*const f32, usize),
         _: usize,
     ) {
         unreachable!("available() is false off x86_64")
