@@ -205,7 +205,7 @@ fn zero_border(row: &mut [f32], n: usize, w: Window, ky: usize, kx: usize) {
 
 /// `dst[q - j0] = src[q + shift]` for `q` in `j0..j0 + dst.len()`, zero where `q + shift`
 /// falls outside `src`.
-fn copy_shifted(src: &[f32], shift: isize, j0: usize, dst: &mut [f32]) {
+fn copy_shifted(src: &[f32], shift: isize, j0: usize, dst: &mut [f32]) -> std::ops::Range<usize> {
     let j1 = j0 + dst.len();
     let lo = ((-shift).max(0) as usize).clamp(j0, j1);
     let hi = ((src.len() as isize - shift).max(0) as usize).clamp(lo, j1);
@@ -213,15 +213,28 @@ fn copy_shifted(src: &[f32], shift: isize, j0: usize, dst: &mut [f32]) {
     dst[hi - j0..].fill(0.0);
     let from = (lo as isize + shift) as usize;
     dst[lo - j0..hi - j0].copy_from_slice(&src[from..from + (hi - lo)]);
+    lo - j0..hi - j0
 }
 
-/// Values `j0..j0 + dst.len()` of row `row` of [`im2col`]'s matrix for a shift window.
-fn shifted_row(x: &[f32], n: usize, w: Window, row: usize, j0: usize, dst: &mut [f32]) {
+/// Values `j0..j0 + dst.len()` of row `row` of [`im2col`]'s matrix for a shift window, of
+/// `map(x)` when a map is given.
+fn shifted_row(
+    x: &[f32],
+    map: Option<NormRelu<'_>>,
+    n: usize,
+    w: Window,
+    row: usize,
+    j0: usize,
+    dst: &mut [f32],
+) {
     let (k, s) = (w.kernel, w.size_in);
     let area = n * s * s;
     let (c, ky, kx) = (row / (k * k), row / k % k, row % k);
     let j1 = j0 + dst.len();
-    copy_shifted(&x[c * area..][..area], w.shift(ky, kx), j0, dst);
+    let copied = copy_shifted(&x[c * area..][..area], w.shift(ky, kx), j0, dst);
+    if let Some(map) = map {
+        map.apply_in_place(c, &mut dst[copied]);
+    }
     // Border positions of the maps: rows and columns whose input lies outside the map.
     let (rows, cols) = (w.inside(ky), w.inside(kx));
     let mut line_start = j0 / s * s;
@@ -299,6 +312,79 @@ fn col2im_add_shifted(col: &mut [f32], channels: usize, n: usize, w: Window, dx:
     }
 }
 
+/// `relu(x * scale + shift)` per channel: batch norm and ReLU, applied to a convolution's
+/// input as the product reads it instead of in a pass of its own.
+#[derive(Clone, Copy)]
+pub(super) struct NormRelu<'a> {
+    pub scale: &'a [f32],
+    pub shift: &'a [f32],
+}
+
+impl NormRelu<'_> {
+    fn apply_in_place(&self, channel: usize, values: &mut [f32]) {
+        let (s, t) = (self.scale[channel], self.shift[channel]);
+        for v in values {
+            *v = (*v * s + t).max(0.0);
+        }
+    }
+}
+
+/// [`conv_forward`] of `map(x)`: fused into the product where the kernels of [`simd`] run,
+/// else `map(x)` written into `mapped` first.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn norm_relu_conv_forward(
+    weight: &[f32],
+    x: &[f32],
+    map: NormRelu<'_>,
+    (c_in, c_out, n): (usize, usize, usize),
+    w: Window,
+    mapped: &mut Vec<f32>,
+    col: &mut Vec<f32>,
+    out: &mut [f32],
+) {
+    let mo = n * w.size_out * w.size_out;
+    let taps = c_in * w.kernel * w.kernel;
+    let weight_at = |i: usize, kk: usize| weight[i * taps + kk];
+    if simd::available() && c_out <= 64 && mo >= 64 {
+        if is_pointwise(w) {
+            let rows = |kk: usize, j0: usize, dst: &mut [f32]| {
+                dst.copy_from_slice(&x[kk * mo + j0..][..dst.len()]);
+                map.apply_in_place(kk, dst);
+            };
+            simd::nn_rows(
+                out,
+                (c_out, mo, taps),
+                weight_at,
+                rows,
+                false,
+                parallel(mo * taps),
+            );
+            return;
+        }
+        if w.is_shift() {
+            let rows = |row: usize, j0: usize, dst: &mut [f32]| {
+                shifted_row(x, Some(map), n, w, row, j0, dst)
+            };
+            simd::nn_rows(
+                out,
+                (c_out, mo, taps),
+                weight_at,
+                rows,
+                false,
+                parallel(mo * taps),
+            );
+            return;
+        }
+    }
+    let area = n * w.size_in * w.size_in;
+    mapped.resize(c_in * area, 0.0);
+    for (c, (dst, src)) in mapped.chunks_mut(area).zip(x.chunks(area)).enumerate() {
+        dst.copy_from_slice(src);
+        map.apply_in_place(c, dst);
+    }
+    conv_forward(weight, mapped, (c_in, c_out, n), w, col, out);
+}
+
 /// A convolution's weights `[C_out, C_in * K * K]` applied to `x` (`[C_in, N, S, S]`):
 /// `out` (`[C_out, N, So, So]`). 1x1 stride-1 convolutions skip im2col.
 pub(super) fn conv_forward(
@@ -313,7 +399,8 @@ pub(super) fn conv_forward(
     let taps = c_in * w.kernel * w.kernel;
     if w.is_shift() && !is_pointwise(w) && simd::available() && c_out <= 64 {
         // The im2col matrix is built tile by tile inside the product, never whole.
-        let rows = |row: usize, j0: usize, dst: &mut [f32]| shifted_row(x, n, w, row, j0, dst);
+        let rows =
+            |row: usize, j0: usize, dst: &mut [f32]| shifted_row(x, None, n, w, row, j0, dst);
         let weight_at = |i: usize, kk: usize| weight[i * taps + kk];
         simd::nn_rows(
             out,

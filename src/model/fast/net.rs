@@ -10,6 +10,7 @@
 
 use super::conv::{
     Window, avg_pool, avg_pool_backward, conv_backward, conv_forward, max_pool, max_pool_backward,
+    norm_relu_conv_forward,
 };
 use super::gemm::{Mat, matmul};
 use super::norm::{Norm, NormParams, norm_relu, norm_relu_backward};
@@ -216,35 +217,37 @@ impl Passes {
                 let c_in = block.layer_c_in(l);
                 let (x, rest) = features.split_at_mut(c_in * m);
                 let out = &mut rest[..block.growth * m];
-                let src_channels = match (&mut lp.bottleneck, block.bottleneck) {
+                // The 3x3 convolution's input, before its BN-ReLU: the bottleneck's output or the block's.
+                let (src, norm, src_channels) = match (&mut lp.bottleneck, block.bottleneck) {
                     (Some(unit), Some(mid)) => {
                         lt.norm_in = normalize(&mut unit.norm, x, m, train);
-                        norm_relu(&lt.norm_in, x, resized(&mut s.activated, c_in * m), m);
                         let y = resized(&mut lt.mid, mid * m);
-                        conv_forward(
+                        norm_relu_conv_forward(
                             &unit.weight,
-                            &s.activated,
+                            x,
+                            lt.norm_in.as_map(),
                             (c_in, mid, n),
                             Window::pointwise(block.size),
+                            &mut s.activated,
                             &mut s.col,
                             y,
                         );
                         dropout(y, (mid, n, hw), p, &mut mode, &mut lt.mask_mid);
                         lt.norm_mid = normalize(&mut lp.conv.norm, &lt.mid, m, train);
-                        norm_relu(&lt.norm_mid, &lt.mid, resized(&mut s.activated, mid * m), m);
-                        mid
+                        (&lt.mid[..], &lt.norm_mid, mid)
                     }
                     _ => {
                         lt.norm_in = normalize(&mut lp.conv.norm, x, m, train);
-                        norm_relu(&lt.norm_in, x, resized(&mut s.activated, c_in * m), m);
-                        c_in
+                        (&x[..], &lt.norm_in, c_in)
                     }
                 };
-                conv_forward(
+                norm_relu_conv_forward(
                     &lp.conv.weight,
-                    &s.activated,
+                    src,
+                    norm.as_map(),
                     (src_channels, block.growth, n),
                     block.conv3x3(),
+                    &mut s.activated,
                     &mut s.col,
                     out,
                 );
@@ -256,13 +259,14 @@ impl Passes {
                 let unit = &mut params.transitions[b];
                 let tt = &mut t.transitions[b];
                 tt.norm = normalize(&mut unit.norm, x, m, train);
-                norm_relu(&tt.norm, x, resized(&mut s.activated, tp.c_in * m), m);
                 let y = resized(&mut s.transition_out, tp.c_out * m);
-                conv_forward(
+                norm_relu_conv_forward(
                     &unit.weight,
-                    &s.activated,
+                    x,
+                    tt.norm.as_map(),
                     (tp.c_in, tp.c_out, n),
                     Window::pointwise(block.size),
+                    &mut s.activated,
                     &mut s.col,
                     y,
                 );

@@ -25,6 +25,16 @@ pub(super) struct Norm {
     pub shift: Vec<f32>,
 }
 
+impl Norm {
+    /// As the map a convolution applies to its input on the fly.
+    pub fn as_map(&self) -> super::conv::NormRelu<'_> {
+        super::conv::NormRelu {
+            scale: &self.scale,
+            shift: &self.shift,
+        }
+    }
+}
+
 /// Batch normalization parameters and running statistics of one layer, on the host.
 #[derive(Debug, Clone)]
 pub struct NormParams {
@@ -135,6 +145,34 @@ fn sum_of(len: usize, f: impl Fn(usize) -> f32) -> f64 {
     total
 }
 
+/// Two sums of [`sum_of`]'s kind in one sweep.
+fn sum2_of(len: usize, f: impl Fn(usize) -> (f32, f32)) -> (f64, f64) {
+    let (mut total_a, mut total_b) = (0.0f64, 0.0f64);
+    let mut start = 0;
+    while start < len {
+        let end = (start + 256).min(len);
+        let (mut a, mut b) = ([0.0f32; 8], [0.0f32; 8]);
+        let mut i = start;
+        while i + 8 <= end {
+            for l in 0..8 {
+                let (x, y) = f(i + l);
+                a[l] += x;
+                b[l] += y;
+            }
+            i += 8;
+        }
+        for j in i..end {
+            let (x, y) = f(j);
+            a[0] += x;
+            b[0] += y;
+        }
+        total_a += a.iter().map(|&v| v as f64).sum::<f64>();
+        total_b += b.iter().map(|&v| v as f64).sum::<f64>();
+        start = end;
+    }
+    (total_a, total_b)
+}
+
 /// `out = relu(x * scale + shift)` per channel, over the first `C` rows of `x`.
 pub(super) fn norm_relu(norm: &Norm, x: &[f32], out: &mut [f32], m: usize) {
     let c = norm.scale.len();
@@ -158,6 +196,9 @@ pub(super) fn norm_relu(norm: &Norm, x: &[f32], out: &mut [f32], m: usize) {
     }
 }
 
+/// One channel of [`norm_relu_backward`]: its index, its rows of `dx`, `x` and `dz`.
+type BackwardRow<'a> = (usize, ((&'a mut [f32], &'a [f32]), &'a [f32]));
+
 /// Gradients of `relu(bn(x))` given `dz`, the gradient of its output: `dx` is written (or
 /// added to, with `accumulate`), `dgamma` and `dbeta` are written. Training mode: the batch
 /// statistics depend on `x`, hence the two mean terms.
@@ -174,13 +215,15 @@ pub(super) fn norm_relu_backward(
     m: usize,
 ) {
     let c = norm.scale.len();
-    let kernel = |(ch, ((dx, xr), dzr)): (usize, ((&mut [f32], &[f32]), &[f32]))| {
+    let kernel = |(ch, ((dx, xr), dzr)): BackwardRow<'_>| {
         let (s, t) = (norm.scale[ch], norm.shift[ch]);
         let (mean, inv_std) = (norm.mean[ch], norm.inv_std[ch]);
         let live = |v: f32, g: f32| if v * s + t > 0.0 { g } else { 0.0 };
         let len = xr.len().min(dzr.len());
-        let sum_g = sum_of(len, |i| live(xr[i], dzr[i]));
-        let sum_gx = sum_of(len, |i| live(xr[i], dzr[i]) * (xr[i] - mean) * inv_std);
+        let (sum_g, sum_gx) = sum2_of(len, |i| {
+            let g = live(xr[i], dzr[i]);
+            (g, g * (xr[i] - mean) * inv_std)
+        });
         let inv_m = 1.0 / m.max(1) as f64;
         let mean_g = (sum_g * inv_m) as f32;
         let mean_gx = (sum_gx * inv_m) as f32;

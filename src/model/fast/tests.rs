@@ -45,7 +45,7 @@ fn model(
 
 /// Both stems (with and without the max-pool), bottleneck and basic layers, growth and
 /// compression transitions, odd map sizes (7 -> 3), one and three input channels, dropout
-/// off and on.
+/// off and on, narrow and wide layers.
 fn variants() -> Vec<Variant> {
     use Stem::{Cifar, Imagenet};
     use Transition::{Compression, Growth};
@@ -74,6 +74,13 @@ fn variants() -> Vec<Variant> {
             name: "3x3 stem, basic, dropout, cifar",
             model: model(3, &[2, 1], Cifar, None, false, Growth, 0.3),
             dataset: Dataset::Cifar10,
+        },
+        // Wide layers (a 128-channel bottleneck, an 80-channel transition): the products
+        // with more than 64 output rows take the `gemm` and im2col paths.
+        Variant {
+            name: "wide: k=32, bottleneck 128, compression to 80",
+            model: model(32, &[3, 1], Cifar, None, true, Compression, 0.1),
+            dataset: Dataset::Mnist,
         },
     ]
 }
@@ -314,9 +321,8 @@ fn gradients_of_the_executor_match_finite_differences() {
 
         let h = 5e-3f32;
         let mut checked = 0;
-        let count = tensors_of(&mut params.clone()).len();
-        for ti in 0..count {
-            let len = analytic[ti].len();
+        for (ti, grad) in analytic.iter().enumerate() {
+            let len = grad.len();
             for j in [0, len / 2, len - 1] {
                 let mut plus = params.clone();
                 tensors_of(&mut plus)[ti][j] += h;
@@ -325,7 +331,7 @@ fn gradients_of_the_executor_match_finite_differences() {
                 let numeric = (loss_at(&mut passes, &plus, &images, &labels)
                     - loss_at(&mut passes, &minus, &images, &labels))
                     / (2.0 * h as f64);
-                let a = analytic[ti][j] as f64;
+                let a = grad[j] as f64;
                 assert!(
                     (numeric - a).abs() <= 0.03 * a.abs().max(numeric.abs()) + 2e-3,
                     "tensor {ti} value {j}: analytic {a:e}, numeric {numeric:e}"
