@@ -82,47 +82,34 @@ pub(super) fn nn_rows(
     }
     let out = Out(c.as_mut_ptr());
     let tiles = n.div_ceil(COLUMN_TILE);
-    let run = |strip: &mut Vec<f32>, tile: usize| {
+    let run = |tile_buf: &mut Vec<f32>, tile: usize| {
         let (j0, j1) = (tile * COLUMN_TILE, ((tile + 1) * COLUMN_TILE).min(n));
-        // The tile of `b` copied strip by strip into [strip][kk][16]: the kernel then reads
-        // memory in order instead of k rows far apart.
-        let strips = (j1 - j0).div_ceil(16);
-        strip.resize(strips * k * 16, 0.0);
-        let mut row = [0.0f32; COLUMN_TILE];
-        for kk in 0..k {
-            let row = &mut row[..j1 - j0];
+        let width = j1 - j0;
+        // The tile of `b` gathered into one small buffer ([kk][width], in cache): the kernel
+        // then reads k rows a few hundred values apart instead of far apart in memory.
+        tile_buf.resize(k * width, 0.0);
+        for (kk, row) in tile_buf.chunks_mut(width).enumerate() {
             b_rows(kk, j0, row);
-            for (sidx, chunk) in row.chunks(16).enumerate() {
-                let to = &mut strip[(sidx * k + kk) * 16..][..16];
-                match <&[f32; 16]>::try_from(chunk) {
-                    // A fixed-size move: two vector copies, not a call to memcpy.
-                    Ok(whole) => *<&mut [f32; 16]>::try_from(to).expect("16 values") = *whole,
-                    Err(_) => to[..chunk.len()].copy_from_slice(chunk),
-                }
-            }
         }
-        for sidx in 0..strips {
-            let (s0, width) = (j0 + sidx * 16, 16.min(j1 - j0 - sidx * 16));
-            for blk in 0..blocks {
-                let rows = ROWS.min(m - blk * ROWS);
-                // SAFETY: the kernel reads `packed[blk]` (k * ROWS values) and the strip
-                // (k * 16 values, `width` columns used), and writes `c` rows blk*ROWS..
-                // +rows at columns s0..s0+width (inside m * n, asserted); tiles have disjoint
-                // columns, so no two tasks write the same value. `available()` was asserted.
-                unsafe {
-                    x86::nn_block(
-                        out.at(blk * ROWS * n + s0),
-                        n,
-                        rows,
-                        packed.as_ptr().add(blk * k * ROWS),
-                        strip.as_ptr().add(sidx * k * 16),
-                        16,
-                        k,
-                        0,
-                        width,
-                        accumulate,
-                    );
-                }
+        for blk in 0..blocks {
+            let rows = ROWS.min(m - blk * ROWS);
+            // SAFETY: the kernel reads `packed[blk]` (k * ROWS values) and the tile (k rows of
+            // `width` values), and writes `c` rows blk*ROWS.. +rows at columns j0..j1 (inside
+            // m * n, asserted); tiles have disjoint columns, so no two tasks write the same
+            // value. `available()` was asserted.
+            unsafe {
+                x86::nn_block(
+                    out.at(blk * ROWS * n + j0),
+                    n,
+                    rows,
+                    packed.as_ptr().add(blk * k * ROWS),
+                    tile_buf.as_ptr(),
+                    width,
+                    k,
+                    0,
+                    width,
+                    accumulate,
+                );
             }
         }
     };
