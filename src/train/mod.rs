@@ -154,4 +154,6 @@ mod backends {
 }
 
 #[cfg(test)]
+mod engine_tests;
+#[cfg(test)]
 mod tests;

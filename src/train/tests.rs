@@ -37,7 +37,7 @@ fn squares(n: usize, seed: u64) -> ImageSet {
     ImageSet::new(pixels, labels, 1, 28).expect("consistent sizes")
 }
 
-fn splits(train: usize, test: usize) -> Splits {
+pub(super) fn splits(train: usize, test: usize) -> Splits {
     let train = squares(train, 1);
     let norm = Normalization::from_images(&train);
     Splits {
@@ -48,7 +48,7 @@ fn splits(train: usize, test: usize) -> Splits {
     }
 }
 
-fn trial(epochs: usize, lr: f64, dropout: f64) -> TrialConfig {
+pub(super) fn trial(epochs: usize, lr: f64, dropout: f64) -> TrialConfig {
     TrialConfig {
         data: DataConfig {
             dataset: Dataset::Mnist,
@@ -86,11 +86,11 @@ fn trial(epochs: usize, lr: f64, dropout: f64) -> TrialConfig {
 }
 
 #[derive(Default)]
-struct Recorder {
-    steps: Vec<StepMetrics>,
-    epochs: Vec<EpochMetrics>,
-    stop_after_steps: Option<usize>,
-    stop_checks: usize,
+pub(super) struct Recorder {
+    pub steps: Vec<StepMetrics>,
+    pub epochs: Vec<EpochMetrics>,
+    pub stop_after_steps: Option<usize>,
+    pub stop_checks: usize,
 }
 
 impl TrainObserver for Recorder {
@@ -108,7 +108,7 @@ impl TrainObserver for Recorder {
     }
 }
 
-fn job<'a>(
+pub(super) fn job<'a>(
     config: &'a TrialConfig,
     data: &'a Splits,
     dir: &'a Path,
