@@ -14,7 +14,7 @@ use crate::spec::{Dataset, ModelConfig, Precision, Stem, Transition};
 type B = Flex;
 type AD = Autodiff<Flex>;
 
-fn config(
+pub(super) fn config(
     k: usize,
     blocks: &[usize],
     stem: Stem,

@@ -329,6 +329,45 @@ impl NormRelu<'_> {
     }
 }
 
+/// The product of a 1x1 or shift-window convolution through the kernels of [`simd`], its
+/// im2col matrix (of `map(x)` when a map is given) built tile by tile inside the product and
+/// never whole; false, with nothing written, where those kernels do not apply.
+fn forward_in_tiles(
+    weight: &[f32],
+    x: &[f32],
+    map: Option<NormRelu<'_>>,
+    (c_in, c_out, n): (usize, usize, usize),
+    w: Window,
+    out: &mut [f32],
+) -> bool {
+    let mo = n * w.size_out * w.size_out;
+    let taps = c_in * w.kernel * w.kernel;
+    let fits = is_pointwise(w) || w.is_shift();
+    if !(fits && simd::available() && c_out <= 64 && mo >= 64) {
+        return false;
+    }
+    let rows = |row: usize, j0: usize, dst: &mut [f32]| {
+        if is_pointwise(w) {
+            dst.copy_from_slice(&x[row * mo + j0..][..dst.len()]);
+            if let Some(map) = map {
+                map.apply_in_place(row, dst);
+            }
+        } else {
+            shifted_row(x, map, n, w, row, j0, dst);
+        }
+    };
+    let weight_at = |i: usize, kk: usize| weight[i * taps + kk];
+    simd::nn_rows(
+        out,
+        (c_out, mo, taps),
+        weight_at,
+        rows,
+        false,
+        parallel(mo * taps),
+    );
+    true
+}
+
 /// [`conv_forward`] of `map(x)`: fused into the product where the kernels of [`simd`] run,
 /// else `map(x)` written into `mapped` first.
 #[allow(clippy::too_many_arguments)]
@@ -342,39 +381,8 @@ pub(super) fn norm_relu_conv_forward(
     col: &mut Vec<f32>,
     out: &mut [f32],
 ) {
-    let mo = n * w.size_out * w.size_out;
-    let taps = c_in * w.kernel * w.kernel;
-    let weight_at = |i: usize, kk: usize| weight[i * taps + kk];
-    if simd::available() && c_out <= 64 && mo >= 64 {
-        if is_pointwise(w) {
-            let rows = |kk: usize, j0: usize, dst: &mut [f32]| {
-                dst.copy_from_slice(&x[kk * mo + j0..][..dst.len()]);
-                map.apply_in_place(kk, dst);
-            };
-            simd::nn_rows(
-                out,
-                (c_out, mo, taps),
-                weight_at,
-                rows,
-                false,
-                parallel(mo * taps),
-            );
-            return;
-        }
-        if w.is_shift() {
-            let rows = |row: usize, j0: usize, dst: &mut [f32]| {
-                shifted_row(x, Some(map), n, w, row, j0, dst)
-            };
-            simd::nn_rows(
-                out,
-                (c_out, mo, taps),
-                weight_at,
-                rows,
-                false,
-                parallel(mo * taps),
-            );
-            return;
-        }
+    if forward_in_tiles(weight, x, Some(map), (c_in, c_out, n), w, out) {
+        return;
     }
     let area = n * w.size_in * w.size_in;
     mapped.resize(c_in * area, 0.0);
@@ -397,19 +405,7 @@ pub(super) fn conv_forward(
 ) {
     let mo = n * w.size_out * w.size_out;
     let taps = c_in * w.kernel * w.kernel;
-    if w.is_shift() && !is_pointwise(w) && simd::available() && c_out <= 64 {
-        // The im2col matrix is built tile by tile inside the product, never whole.
-        let rows =
-            |row: usize, j0: usize, dst: &mut [f32]| shifted_row(x, None, n, w, row, j0, dst);
-        let weight_at = |i: usize, kk: usize| weight[i * taps + kk];
-        simd::nn_rows(
-            out,
-            (c_out, mo, taps),
-            weight_at,
-            rows,
-            false,
-            parallel(mo * taps),
-        );
+    if !is_pointwise(w) && forward_in_tiles(weight, x, None, (c_in, c_out, n), w, out) {
         return;
     }
     let rhs = if is_pointwise(w) {

@@ -22,6 +22,7 @@ struct Variant {
     dataset: Dataset,
 }
 
+/// The model tests' configuration, with `dropout`.
 fn model(
     k: usize,
     blocks: &[usize],
@@ -32,14 +33,8 @@ fn model(
     dropout: f64,
 ) -> ModelConfig {
     ModelConfig {
-        growth_rate: k,
-        blocks: blocks.to_vec(),
-        bottleneck,
-        transition,
-        compression: 0.5,
-        stem,
-        stem_pool: pool,
         dropout,
+        ..crate::model::tests::config(k, blocks, stem, pool, bottleneck, transition)
     }
 }
 
