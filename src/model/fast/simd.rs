@@ -1,7 +1,7 @@
 //! Matrix-product kernels for the shapes DenseNet has and general GEMMs handle badly: a few
 //! output channels (k = 12) against tens of thousands of pixels. Measured on this project's
 //! machines, the `gemm` crate reaches 6-14 GFLOP/s on `[12 x 432] x [432 x 50176]`; these reach
-//! several times that (figures: README, "The model"). AVX2 + FMA, chosen at run time; callers
+//! several times that (a throwaway probe: `shared/notes/cpu-executor.md`). AVX2 + FMA, chosen at run time; callers
 //! fall back to `gemm` where it is missing.
 
 use rayon::prelude::*;
