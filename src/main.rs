@@ -3,7 +3,11 @@ use clap::Parser;
 fn main() {
     let cli = densenet_lab::cli::Cli::parse();
     if let Err(err) = densenet_lab::cli::run(cli) {
-        eprintln!("error: {err:#}");
-        std::process::exit(densenet_lab::cli::exit_code(&err));
+        let code = densenet_lab::cli::exit_code(&err);
+        // Code 0 here is a closed output pipe: nothing went wrong, so nothing to say.
+        if code != 0 {
+            eprintln!("error: {err:#}");
+        }
+        std::process::exit(code);
     }
 }

@@ -603,12 +603,18 @@ fn run_on_a_read_only_database_file_names_the_path_and_changes_nothing() {
     std::fs::write(&file, TINY.replace("name = \"tiny\"", "name = \"other\"")).unwrap();
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o444)).unwrap();
 
-    let binary = assert_cmd::cargo::cargo_bin("densenet-lab");
-    let mut std_cmd = std::process::Command::new(&binary);
+    let mut binary = assert_cmd::cargo::cargo_bin("densenet-lab");
     // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
+    let as_root = unsafe { libc::geteuid() } == 0;
+    if as_root {
         // Root ignores permission bits: run as `nobody`, in a folder it may create files in
-        // (SQLite puts the WAL index next to the store). That needs a binary `nobody` can run.
+        // (SQLite puts the WAL index next to the store), from a copy of the binary that
+        // `nobody` can reach wherever the checkout lives.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let copy = dir.path().join("densenet-lab");
+        std::fs::copy(&binary, &copy).unwrap();
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+        binary = copy;
         let runs_as_nobody = std::process::Command::new(&binary)
             .arg("--version")
             .uid(65534)
@@ -616,13 +622,16 @@ fn run_on_a_read_only_database_file_names_the_path_and_changes_nothing() {
             .output()
             .is_ok_and(|o| o.status.success());
         if !runs_as_nobody {
-            eprintln!(
-                "skipping: running as root and uid 65534 cannot run {}",
-                binary.display()
+            densenet_lab::preconditions::missing(
+                "run_on_a_read_only_database_file_names_the_path_and_changes_nothing",
+                "nobody",
+                "running as root, and this process cannot run a program as uid 65534",
             );
             return;
         }
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    }
+    let mut std_cmd = std::process::Command::new(&binary);
+    if as_root {
         std_cmd.uid(65534).gid(65534);
     }
     let mut cmd = Command::from_std(std_cmd);
@@ -797,6 +806,6 @@ fn compare_of_an_unknown_experiment_lists_the_known_ones() {
     store_with_tiny(dir.path());
     bad_input(
         lab(dir.path()).args(["compare", "tiny2"]),
-        &["no runs of experiment `tiny2` (known: tiny)"],
+        &["no experiment named \"tiny2\" in the store (known: tiny)"],
     );
 }

@@ -224,7 +224,7 @@ fn unknown_run_and_missing_database_are_clear_errors() {
         .args(["compare", "nothing"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("no runs of experiment"));
+        .stderr(predicate::str::contains("no experiment named \"nothing\""));
 }
 
 #[test]

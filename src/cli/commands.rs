@@ -15,8 +15,8 @@ use crate::store::StoreError;
 use crate::train::{self, ComputeDevice};
 use crate::{data, devices, estimate, model, plot};
 
-pub fn dispatch(cli: Cli) -> Result<()> {
-    let Some(command) = cli.command else {
+pub fn dispatch(mut cli: Cli) -> Result<()> {
+    let Some(command) = cli.command.take() else {
         let binary = std::env::current_exe().context("cannot find this program's path")?;
         return crate::tui::run_dashboard(&cli.db, Path::new("experiments"), &binary);
     };
@@ -31,6 +31,8 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             runs_dir,
             quiet,
             resume: _,
+            store,
+            data,
         } => {
             let experiment = spec::load_experiment(&file)?;
             let devices = usable_devices(device.as_deref().or(experiment.device.as_deref()))?;
@@ -38,11 +40,11 @@ pub fn dispatch(cli: Cli) -> Result<()> {
                 experiment.check_precision_on_cpu(&experiment.trials())?;
             }
             let options = RunOptions {
-                db: cli.db,
-                data_dir: cli.data_dir,
+                db: cli.db_for(&store),
+                data_dir: cli.data_dir_for(&data),
                 runs_dir,
                 devices,
-                jobs: jobs.max(1),
+                jobs,
                 progress: if quiet {
                     ProgressMode::Quiet
                 } else {
@@ -84,26 +86,29 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             run,
             device,
             runs_dir,
+            store,
+            data,
         } => {
             let options = TrialOptions {
-                db: cli.db,
-                data_dir: cli.data_dir,
+                db: cli.db_for(&store),
+                data_dir: cli.data_dir_for(&data),
                 runs_dir,
                 device: parse_device(&device)?,
             };
             runner::run_trial(run, &options).map(|_| ())
         }
-        Command::Stop { run } => {
+        Command::Stop { run, store } => {
+            let db = cli.db_for(&store);
             // Like the read commands, never create a store just to find it has no such run.
-            inspect::open(&cli.db)?;
-            let store = crate::store::Store::open(&cli.db)
-                .map_err(|e| unwritable_store(e.into(), &cli.db))?;
+            inspect::open(&db)?;
+            let store =
+                crate::store::Store::open(&db).map_err(|e| unwritable_store(e.into(), &db))?;
             let known = store.run(run)?.ok_or_else(|| {
                 UsageError(format!("no run with id {run} (see `densenet-lab runs`)"))
             })?;
             if store
                 .request_stop(run)
-                .map_err(|e| unwritable_store(e.into(), &cli.db))?
+                .map_err(|e| unwritable_store(e.into(), &db))?
             {
                 writeln!(
                     out,
@@ -114,28 +119,37 @@ pub fn dispatch(cli: Cli) -> Result<()> {
                 Err(UsageError(format!("run {run} is {}, not running", known.status)).into())
             }
         }
-        Command::Runs { experiment, format } => write_rows(
+        Command::Runs {
+            experiment,
+            format,
+            store,
+        } => write_rows(
             &mut out,
-            &inspect::runs(&cli.db, experiment.as_deref())?,
+            &inspect::runs(&cli.db_for(&store), experiment.as_deref())?,
             format,
         ),
-        Command::Show { run, format } => inspect::show(&cli.db, run, format, &mut out),
+        Command::Show { run, format, store } => {
+            inspect::show(&cli.db_for(&store), run, format, &mut out)
+        }
         Command::Compare {
             experiment,
             rows,
             cols,
             format,
+            store,
         } => {
             let pivot = rows.zip(cols);
             write_rows(
                 &mut out,
-                &inspect::compare(&cli.db, &experiment, pivot)?,
+                &inspect::compare(&cli.db_for(&store), &experiment, pivot)?,
                 format,
             )
         }
-        Command::Query { sql, format } => {
-            write_rows(&mut out, &inspect::query(&cli.db, &sql)?, format)
-        }
+        Command::Query { sql, format, store } => write_rows(
+            &mut out,
+            &inspect::query(&cli.db_for(&store), &sql)?,
+            format,
+        ),
         Command::Export {
             experiment,
             runs,
@@ -143,9 +157,10 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             out: file,
             width,
             height,
+            store,
         } => {
             let metric: plot::MetricKind = metric.parse()?;
-            let store = inspect::open(&cli.db)?;
+            let store = inspect::open(&cli.db_for(&store))?;
             plot::export(
                 &store,
                 &experiment,
@@ -160,8 +175,13 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         }
         Command::Devices { format } => write_rows(&mut out, &devices_table(), format),
         Command::Data {
-            command: DataCommand::Verify { format },
-        } => verify(&cli.data_dir, format, &mut out),
+            command:
+                DataCommand::Verify {
+                    datasets,
+                    format,
+                    data,
+                },
+        } => verify(&cli.data_dir_for(&data), &datasets, format, &mut out),
         Command::Bench {
             file,
             batch,
@@ -421,19 +441,34 @@ fn check(file: &Path, format: Format, out: &mut dyn Write) -> Result<()> {
     write_rows(out, &rows, format)
 }
 
-fn verify(data_dir: &Path, format: Format, out: &mut dyn Write) -> Result<()> {
+/// Reports every file of the datasets asked for (all by default) and fails with exit code 2
+/// if one is missing or broken: a script can trust `data verify && run`.
+fn verify(data_dir: &Path, only: &[String], format: Format, out: &mut dyn Write) -> Result<()> {
     let reports = data::verify(data_dir);
+    let known: Vec<&str> = reports.iter().map(|r| r.dataset).collect();
+    if let Some(unknown) = only.iter().find(|n| !known.contains(&n.as_str())) {
+        let mut names = known.clone();
+        names.dedup();
+        return Err(UsageError(format!(
+            "unknown dataset `{unknown}` (known: {})",
+            names.join(", ")
+        ))
+        .into());
+    }
     let mut rows = Rows::new(["dataset", "file", "records", "status"]);
-    let mut bad = 0;
-    for r in &reports {
+    let mut problems: Vec<&str> = Vec::new();
+    for r in reports
+        .iter()
+        .filter(|r| only.is_empty() || only.iter().any(|n| n == r.dataset))
+    {
         let status = match &r.status {
             VerifyStatus::Ok => "ok".to_string(),
             VerifyStatus::MissingFile | VerifyStatus::MissingDir => "missing".to_string(),
-            VerifyStatus::Invalid(e) => {
-                bad += 1;
-                e.to_string()
-            }
+            VerifyStatus::Invalid(e) => e.to_string(),
         };
+        if !r.is_ok() && !problems.contains(&r.dataset) {
+            problems.push(r.dataset);
+        }
         rows.rows.push(vec![
             json!(r.dataset),
             json!(r.file.display().to_string()),
@@ -442,8 +477,13 @@ fn verify(data_dir: &Path, format: Format, out: &mut dyn Write) -> Result<()> {
         ]);
     }
     write_rows(out, &rows, format)?;
-    if bad > 0 {
-        return Err(UsageError(format!("{bad} dataset file(s) failed verification")).into());
+    if !problems.is_empty() {
+        return Err(UsageError(format!(
+            "missing or broken under {}: {} (`densenet-lab data verify NAME` checks only NAME)",
+            data_dir.display(),
+            problems.join(", ")
+        ))
+        .into());
     }
     Ok(())
 }

@@ -33,6 +33,9 @@ fn pct(v: Option<f64>) -> Value {
 
 pub fn runs(db: &Path, experiment: Option<&str>) -> Result<Rows> {
     let store = open(db)?;
+    if let Some(name) = experiment {
+        known_experiment(&store, name)?;
+    }
     let mut rows = Rows::new([
         "id",
         "experiment",
@@ -62,6 +65,21 @@ pub fn runs(db: &Path, experiment: Option<&str>) -> Result<Rows> {
         ]);
     }
     Ok(rows)
+}
+
+/// An experiment name the store does not know is the user's mistake (exit code 2), the same
+/// for every command that takes one.
+pub fn known_experiment(store: &Store, name: &str) -> Result<()> {
+    let known = store.experiment_names()?;
+    if known.iter().any(|k| k == name) {
+        return Ok(());
+    }
+    let list = if known.is_empty() {
+        " (it has no experiments yet)".to_string()
+    } else {
+        format!(" (known: {})", known.join(", "))
+    };
+    Err(UsageError(format!("no experiment named {name:?} in the store{list}")).into())
 }
 
 fn compact_overrides(r: &RunRow) -> String {
@@ -195,14 +213,10 @@ fn axes_of(store: &Store, experiment: &str, runs: &[RunRow]) -> Result<Vec<Strin
 
 pub fn compare(db: &Path, experiment: &str, pivot: Option<(String, String)>) -> Result<Rows> {
     let store = open(db)?;
+    known_experiment(&store, experiment)?;
     let runs = store.runs(Some(experiment))?;
     if runs.is_empty() {
-        let known = store.experiment_names()?;
-        return Err(UsageError(format!(
-            "no runs of experiment `{experiment}` (known: {})",
-            known.join(", ")
-        ))
-        .into());
+        return Err(UsageError(format!("experiment `{experiment}` has no runs yet")).into());
     }
     let axes = axes_of(&store, experiment, &runs)?;
     let points: Vec<RunPoint> = runs

@@ -1,43 +1,78 @@
 //! The command line: argument definitions (clap) and one function per command.
 
 mod commands;
+mod exit;
 mod inspect;
 pub mod output;
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
+pub use exit::{EXIT_CODES, UsageError, exit_code};
 pub use output::Format;
+
+const DEFAULT_DB: &str = "densenet-lab.db";
+const DEFAULT_DATA_DIR: &str = "data";
 
 #[derive(Debug, Parser)]
 #[command(
     name = "densenet-lab",
     version,
     about = "Run DenseNet hyperparameter sweeps from TOML files; every metric goes to SQLite",
-    long_about = "Run DenseNet hyperparameter sweeps from TOML files; every metric goes to SQLite.\n\nWithout a command, opens the dashboard on the workspace in the current directory \n(experiments/, the database, runs/)."
+    long_about = "Run DenseNet hyperparameter sweeps from TOML files; every metric goes to SQLite.\n\n\
+        Without a command, opens the dashboard on the workspace in the current directory \
+        (experiments/, the database, runs/).",
+    after_help = exit::HELP_SHORT,
+    after_long_help = exit::HELP_LONG,
 )]
 pub struct Cli {
-    /// The results database.
+    /// The results database; a command's own --db wins over this one.
     #[arg(
         long,
-        global = true,
         env = "DENSENET_LAB_DB",
-        default_value = "densenet-lab.db"
+        default_value = DEFAULT_DB,
+        value_name = "FILE",
+        help_heading = "Workspace (the dashboard's, and the default of every command's)"
     )]
     pub db: PathBuf,
-    /// Folder with mnist/ and cifar10/ (mnist-mini is built in).
-    #[arg(long, global = true, env = "DENSENET_LAB_DATA", default_value = "data")]
+    /// Folder with mnist/ and cifar10/ (mnist-mini is built in); a command's own
+    /// --data-dir wins over this one.
+    #[arg(
+        long,
+        env = "DENSENET_LAB_DATA",
+        default_value = DEFAULT_DATA_DIR,
+        value_name = "DIR",
+        help_heading = "Workspace (the dashboard's, and the default of every command's)"
+    )]
     pub data_dir: PathBuf,
     /// Without a command: the dashboard.
     #[command(subcommand)]
     pub command: Option<Command>,
 }
 
+/// `--db` of a command that reads or writes the results.
+#[derive(Debug, Clone, Default, Args)]
+pub struct StoreArg {
+    /// The results database [env: DENSENET_LAB_DB] [default: densenet-lab.db].
+    #[arg(long, value_name = "FILE", help_heading = "Workspace")]
+    pub db: Option<PathBuf>,
+}
+
+/// `--data-dir` of a command that reads datasets.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DataDirArg {
+    /// Folder with mnist/ and cifar10/ as raw or gzipped files; mnist-mini is built in
+    /// [env: DENSENET_LAB_DATA] [default: data].
+    #[arg(long, value_name = "DIR", help_heading = "Workspace")]
+    pub data_dir: Option<PathBuf>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Write experiments/NAME.toml from a commented template.
     New {
+        /// The experiment's name (letters, digits, '.', '_', '-'); also the file's name.
         name: String,
         /// Folder to write into.
         #[arg(long, default_value = "experiments")]
@@ -48,16 +83,19 @@ pub enum Command {
     },
     /// Validate an experiment file and list its trials with parameters, FLOPs, memory and time.
     Check {
+        /// The experiment file (TOML).
         file: PathBuf,
+        /// How to print the result.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
     /// Train every trial of an experiment file that is not done yet, one process per trial;
     /// interrupted, stopped and failed runs resume from their last checkpoint.
     Run {
+        /// The experiment file (TOML).
         file: PathBuf,
-        /// Trials trained at once (CPU threads are split between them).
-        #[arg(long, default_value_t = 1)]
+        /// Trials trained at once, at least 1 (CPU threads are split between them).
+        #[arg(long, default_value_t = 1, value_parser = at_least_one)]
         jobs: usize,
         /// `cpu`, or GPUs as `cuda:0,cuda:1` (slots are taken in turn); default: the file's
         /// `device`, else cpu.
@@ -66,76 +104,115 @@ pub enum Command {
         /// Resume the sweep (the default: kept for scripts that say it).
         #[arg(long)]
         resume: bool,
-        /// Checkpoints go to RUNS_DIR/<run id>/.
+        /// Checkpoints and trial logs go to RUNS_DIR/<run id>/.
         #[arg(long, default_value = "runs")]
         runs_dir: PathBuf,
         /// No progress output.
         #[arg(long, short)]
         quiet: bool,
+        #[command(flatten)]
+        store: StoreArg,
+        #[command(flatten)]
+        data: DataDirArg,
     },
     /// Train one run in this process (started by `run`; not for direct use).
     #[command(hide = true)]
     Trial {
+        /// The run's id in the store.
         run: i64,
+        /// `cpu` or `cuda:N`.
         #[arg(long, default_value = "cpu")]
         device: String,
+        /// Checkpoints and the trial log go to RUNS_DIR/<run id>/.
         #[arg(long, default_value = "runs")]
         runs_dir: PathBuf,
+        #[command(flatten)]
+        store: StoreArg,
+        #[command(flatten)]
+        data: DataDirArg,
     },
     /// Ask a running run to stop at its next step (it is then `stopped`, and resumable).
-    Stop { run: i64 },
-    /// List runs.
+    Stop {
+        /// The run's id (the `id` column of `densenet-lab runs`).
+        run: i64,
+        #[command(flatten)]
+        store: StoreArg,
+    },
+    /// List runs with status, epochs, best and last test accuracy.
     Runs {
-        /// Only this experiment's runs.
+        /// Only this experiment's runs (its `name`); an unknown name is an error.
         #[arg(long)]
         experiment: Option<String>,
+        /// How to print the result.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+        #[command(flatten)]
+        store: StoreArg,
     },
     /// One run: its configuration, status, timings and per-epoch metrics.
     Show {
+        /// The run's id (the `id` column of `densenet-lab runs`).
         run: i64,
+        /// How to print the result.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+        #[command(flatten)]
+        store: StoreArg,
     },
     /// The test-accuracy table of an experiment over its sweep axes (mean ± std over repeats).
     Compare {
+        /// The experiment's name (the `name` in its file, the `experiment` column of `runs`).
         experiment: String,
-        /// Pivot: this axis down the rows (needs --cols).
-        #[arg(long, requires = "cols")]
+        /// Pivot: this axis down the rows (needs --cols), e.g. model.growth_rate.
+        #[arg(long, requires = "cols", value_name = "AXIS")]
         rows: Option<String>,
         /// Pivot: this axis across the columns (needs --rows).
-        #[arg(long, requires = "rows")]
+        #[arg(long, requires = "rows", value_name = "AXIS")]
         cols: Option<String>,
+        /// How to print the result.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+        #[command(flatten)]
+        store: StoreArg,
     },
     /// Write a chart of one metric, one line per run, as PNG or SVG (by the file's extension).
     Export {
+        /// The experiment's name (the `experiment` column of `runs`).
         #[arg(long)]
         experiment: String,
         /// Only these runs (comma-separated ids); default all runs of the experiment.
-        #[arg(long, value_delimiter = ',')]
+        #[arg(long, value_delimiter = ',', value_name = "IDS")]
         runs: Option<Vec<i64>>,
         /// test_accuracy, test_loss, train_loss, train_accuracy, val_loss, val_accuracy,
         /// train_loss_steps, lr or images_per_sec.
         #[arg(long, default_value = "test_accuracy")]
         metric: String,
-        #[arg(long)]
+        /// The chart file to write: `.png` or `.svg`.
+        #[arg(long, value_name = "FILE")]
         out: PathBuf,
+        /// Width of the chart in pixels.
         #[arg(long, default_value_t = 1200)]
         width: u32,
+        /// Height of the chart in pixels.
         #[arg(long, default_value_t = 800)]
         height: u32,
+        #[command(flatten)]
+        store: StoreArg,
     },
-    /// Run a read-only SQL query over the results.
+    /// Run a read-only SQL query over the results (tables: experiments, runs, metrics,
+    /// checkpoints; view run_summary).
     Query {
+        /// One SELECT (or WITH ... SELECT) statement; statements that write are refused.
         sql: String,
+        /// How to print the result.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+        #[command(flatten)]
+        store: StoreArg,
     },
     /// List the devices this build can train on (CPU; CUDA GPUs with a `cuda` build).
     Devices {
+        /// How to print the result.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -144,14 +221,19 @@ pub enum Command {
         #[command(subcommand)]
         command: DataCommand,
     },
-    /// Measure training and evaluation throughput of one trial's model; prints one JSON line.
+    /// Measure training and evaluation throughput of one trial's model on synthetic data;
+    /// prints one JSON line.
     Bench {
+        /// The experiment file (TOML) whose trial is timed.
         file: PathBuf,
-        #[arg(long, default_value_t = 64)]
+        /// Images per step.
+        #[arg(long, default_value_t = 64, value_parser = at_least_one)]
         batch: usize,
-        #[arg(long, default_value_t = 20)]
+        /// Timed steps of training and of evaluation, after 3 warm-up steps; the figures are
+        /// their medians.
+        #[arg(long, default_value_t = 20, value_parser = at_least_one)]
         steps: usize,
-        /// Which trial of the sweep (0-based).
+        /// Which trial of the sweep (0-based, the `trial` column of `check`).
         #[arg(long, default_value_t = 0)]
         trial: usize,
         /// Default: the file's `device` (its first), else cpu.
@@ -166,38 +248,40 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum DataCommand {
-    /// Check headers and record counts of every dataset file found.
+    /// Check headers and record counts of the dataset files; exit code 2 if any named
+    /// dataset (default: every one) is missing or broken.
     Verify {
+        /// Only these datasets (mnist, mnist-mini, cifar10); default all of them.
+        datasets: Vec<String>,
+        /// How to print the result.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+        #[command(flatten)]
+        data: DataDirArg,
     },
 }
 
-/// A mistake in what the user asked for (exit code 2), as opposed to a failure while doing it.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
-
-/// Exit code for an error: 2 for bad input (files, flags, ids, SQL), 130 for a run the user
-/// interrupted, 1 otherwise.
-pub fn exit_code(err: &anyhow::Error) -> i32 {
-    if err.is::<crate::runner::Interrupted>() {
-        return 130;
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
     }
-    let bad_input = err.chain().any(|e| {
-        e.is::<UsageError>()
-            || e.is::<crate::spec::SpecError>()
-            || e.is::<crate::data::DataError>()
-            || e.is::<crate::store::StoreError>() && is_input_store_error(e)
-            || e.downcast_ref::<crate::plot::PlotError>()
-                .is_some_and(|p| p.is_bad_input())
-    });
-    if bad_input { 2 } else { 1 }
 }
 
-fn is_input_store_error(e: &(dyn std::error::Error + 'static)) -> bool {
-    e.downcast_ref::<crate::store::StoreError>()
-        .is_some_and(|s| s.is_bad_input())
+impl Cli {
+    /// The store a command uses: its own `--db`, else the one before the command (or
+    /// `DENSENET_LAB_DB`, or the default).
+    fn db_for(&self, own: &StoreArg) -> PathBuf {
+        own.db.clone().unwrap_or_else(|| self.db.clone())
+    }
+
+    /// The data folder a command uses, by the same rule as [`Cli::db_for`].
+    fn data_dir_for(&self, own: &DataDirArg) -> PathBuf {
+        own.data_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.clone())
+    }
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {

@@ -8,8 +8,11 @@ use serde_json::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
+    /// Aligned text for reading.
     Table,
+    /// A header row, then one row per record.
     Csv,
+    /// One array of objects keyed by column name.
     Json,
     /// One JSON object per line: for `jq`, log files, and scripts without a JSON parser.
     Jsonl,
