@@ -10,6 +10,8 @@ pub mod devices;
 pub mod estimate;
 pub mod model;
 pub mod plot;
+#[doc(hidden)]
+pub mod preconditions;
 pub mod report;
 pub mod rng;
 pub mod runner;

@@ -114,8 +114,9 @@ fn log_epoch(store: &mut Store, run: i64, e: usize, acc: f64) {
 
 #[test]
 fn dashboard_in_a_pty_moves_through_views_and_quits_cleanly() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("SKIPPED: tmux not installed");
+    if !densenet_lab::preconditions::tool_runs("tmux", "-V") {
+        let test = "dashboard_in_a_pty_moves_through_views_and_quits_cleanly";
+        densenet_lab::preconditions::missing(test, "tmux", "tmux is not installed");
         return;
     }
     let dir = tempfile::tempdir().unwrap();

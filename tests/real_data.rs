@@ -1,20 +1,9 @@
 //! Tests on the real datasets, run when `DENSENET_LAB_DATA` points at a folder holding
-//! `mnist/` (CI sets it; see `.ci/run`). Without it they print why and pass.
-
-use std::path::PathBuf;
+//! `mnist/` (`.ci/run` sets it). Unset, they print a SKIPPED line; set without the data, they
+//! fail (`densenet_lab::preconditions`).
 
 use assert_cmd::Command;
 use tempfile::TempDir;
-
-fn data_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(std::env::var_os("DENSENET_LAB_DATA")?);
-    if dir.join("mnist").is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipped: DENSENET_LAB_DATA has no mnist/ folder");
-        None
-    }
-}
 
 /// A small DenseNet (k=12, blocks 4-4, 7x7/2 stem with max-pool) for one epoch of MNIST.
 const ONE_EPOCH: &str = r#"
@@ -36,8 +25,8 @@ log_every = 100
 
 #[test]
 fn one_epoch_of_full_mnist_reaches_97_percent() {
-    let Some(data) = data_dir() else {
-        eprintln!("skipped: set DENSENET_LAB_DATA to run the real-data tests");
+    let test = "one_epoch_of_full_mnist_reaches_97_percent";
+    let Some(data) = densenet_lab::preconditions::real_data(test, "mnist") else {
         return;
     };
     let dir = TempDir::new().unwrap();

@@ -273,7 +273,7 @@ fn histogram(labels: &[u8]) -> Vec<usize> {
 #[test]
 fn mnist_mini_label_histogram_equals_first_2000_of_real_mnist() {
     let name = "mnist_mini_label_histogram_equals_first_2000_of_real_mnist";
-    let Some(dir) = real_data_dir(name) else {
+    let Some(dir) = real_data_dir(name, "mnist") else {
         return;
     };
     let mini = load(&config(Dataset::MnistMini), &dir).unwrap();
@@ -286,7 +286,7 @@ fn mnist_mini_label_histogram_equals_first_2000_of_real_mnist() {
 #[test]
 fn mnist_mini_is_byte_identical_to_the_first_images_of_real_mnist() {
     let name = "mnist_mini_is_byte_identical_to_the_first_images_of_real_mnist";
-    let Some(dir) = real_data_dir(name) else {
+    let Some(dir) = real_data_dir(name, "mnist") else {
         return;
     };
     let mini = load(&config(Dataset::MnistMini), &dir).unwrap();
@@ -300,7 +300,10 @@ fn mnist_mini_is_byte_identical_to_the_first_images_of_real_mnist() {
 
 #[test]
 fn real_mnist_loads_60000_10000_with_readme_class_counts() {
-    let Some(dir) = real_data_dir("real_mnist_loads_60000_10000_with_readme_class_counts") else {
+    let Some(dir) = real_data_dir(
+        "real_mnist_loads_60000_10000_with_readme_class_counts",
+        "mnist",
+    ) else {
         return;
     };
     let s = load(&config(Dataset::Mnist), &dir).unwrap();
@@ -316,7 +319,10 @@ fn real_mnist_loads_60000_10000_with_readme_class_counts() {
 
 #[test]
 fn real_cifar10_loads_50000_10000_with_readme_class_counts() {
-    let Some(dir) = real_data_dir("real_cifar10_loads_50000_10000_with_readme_class_counts") else {
+    let Some(dir) = real_data_dir(
+        "real_cifar10_loads_50000_10000_with_readme_class_counts",
+        "cifar10",
+    ) else {
         return;
     };
     let s = load(&config(Dataset::Cifar10), &dir).unwrap();

@@ -47,15 +47,10 @@ pub(crate) fn cifar_record(label: u8, f: impl Fn(usize, usize, usize) -> u8) -> 
     out
 }
 
-/// The data directory named by DENSENET_LAB_DATA, or `None` (with a note) when it is unset.
-pub(crate) fn real_data_dir(test: &str) -> Option<PathBuf> {
-    match std::env::var_os("DENSENET_LAB_DATA") {
-        Some(dir) => Some(PathBuf::from(dir)),
-        None => {
-            eprintln!("skipping {test}: DENSENET_LAB_DATA is not set");
-            None
-        }
-    }
+/// The data directory named by DENSENET_LAB_DATA, holding `sub`; `None` after a visible skip
+/// when it is unset (see [`crate::preconditions::real_data`]).
+pub(crate) fn real_data_dir(test: &str, sub: &str) -> Option<PathBuf> {
+    crate::preconditions::real_data(test, sub)
 }
 
 /// Reads a whole (gzipped) file of the real data set.

@@ -275,7 +275,7 @@ mod tests {
 
     #[test]
     fn real_data_verifies_when_available() {
-        let Some(dir) = real_data_dir("real_data_verifies_when_available") else {
+        let Some(dir) = real_data_dir("real_data_verifies_when_available", "mnist") else {
             return;
         };
         let reports = verify(&dir);

@@ -358,7 +358,9 @@ fn naive(
 #[test]
 fn simd_products_equal_the_definition_on_every_remainder() {
     if !super::simd::available() {
-        eprintln!("SKIPPED: this CPU has no AVX2/FMA, so the kernels are never used here");
+        let test = "simd_products_equal_the_definition_on_every_remainder";
+        let why = "this CPU has no AVX2/FMA, so the kernels are never used here";
+        crate::preconditions::missing(test, "avx2", why);
         return;
     }
     // Shapes with every remainder: rows not a multiple of 6 or 3, columns not of 16 or 4,
