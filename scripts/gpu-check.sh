@@ -9,12 +9,14 @@
 #
 # It lists the devices, benches seed-mnist, seed-cifar10 and densenet-bc-100 at batch 64 on
 # cuda:0 (f32, then bf16 convolutions), trains one epoch of MNIST (the seed-mnist recipe) on
-# cuda:0 and prints its test accuracy and time. Without a usable GPU it says so and exits
-# with status 3. It needs only bash, awk and the binary (the JSON lines come from it).
+# cuda:0 and prints its test accuracy and time. When this binary cannot use the GPU (no GPU
+# or driver, a build without `cuda`, NVRTC or the CUDA headers missing) it says why in one
+# line, `gpu-check: cannot use the GPU: ...`, and exits with status 3 before measuring.
+# It needs only bash, awk and the binary (the JSON lines come from it).
 set -uo pipefail
 
 if [[ $# -ne 3 ]]; then
-  sed -n '2,13p' "$0"
+  sed -n '2,15p' "$0"
   exit 2
 fi
 bin=$(realpath "$1"); data=$(realpath "$2"); out=$3
@@ -24,26 +26,50 @@ mkdir -p "$out"; out=$(realpath "$out")
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 note() { echo "gpu-check: $*" >&2; }
 
-# The CUDA backend compiles its kernels at run time (NVRTC); the generated code includes
-# CUDA headers such as cuda_runtime.h.
+# Refuses to measure, with one line saying why (also kept as usable.jsonl).
+cannot_use() {
+  echo "gpu-check: cannot use the GPU: $*" >&2
+  reason=${*//\\/\\\\}; reason=${reason//\"/\\\"}
+  printf '{"check":"usable","ok":false,"reason":"%s"}\n' "$reason" > "$out/usable.jsonl"
+  exit 3
+}
+# The `status` field of a JSON line from `devices`.
+status_of() { sed -n 's/.*"status":"\([^"]*\)".*/\1/p' <<< "$1"; }
+
+"$bin" devices --format jsonl > "$out/devices.jsonl"
+status=$?
+cat "$out/devices.jsonl"
+[[ $status -ne 0 ]] && cannot_use "\`$bin devices\` failed with status $status"
+gpu=$(grep '"device":"cuda:0"' "$out/devices.jsonl" | head -1)
+if [[ -z "$gpu" ]]; then
+  why=$(status_of "$(grep '"device":"cuda"' "$out/devices.jsonl" | head -1)")
+  cannot_use "no CUDA GPU: ${why:-the driver reports none}"
+fi
+case $(status_of "$gpu") in
+  ok*) ;;
+  *) cannot_use "cuda:0 is $(status_of "$gpu")" ;;
+esac
+
+# The CUDA backend compiles its kernels at run time with NVRTC, loaded like any shared library
+# (the loader cache or LD_LIBRARY_PATH); the generated code includes CUDA headers such as
+# cuda_runtime.h.
 headers=""
 for dir in "${CUDA_PATH:+$CUDA_PATH/include}" /usr/local/cuda/include /usr/include /opt/cuda/include; do
   [[ -n "$dir" && -f "$dir/cuda_runtime.h" ]] && { headers=$dir; break; }
 done
-if [[ -n "$headers" ]]; then
-  note "CUDA headers: $headers"
-else
-  note "CUDA headers NOT FOUND (cuda_runtime.h in \$CUDA_PATH/include or /usr/local/cuda/include): kernel compilation may fail; set CUDA_PATH"
-fi
-nvrtc=$(ldconfig -p 2>/dev/null | grep -o 'libnvrtc\.so[.0-9]*' | head -1)
-note "NVRTC: ${nvrtc:-NOT FOUND in the loader cache}"
+nvrtc=$(ldconfig -p 2>/dev/null | grep -o '/[^ ]*/libnvrtc\.so[.0-9]*$' | head -1)
+IFS=: read -ra library_path <<< "${LD_LIBRARY_PATH:-}"
+for dir in "${library_path[@]}"; do
+  [[ -z "$nvrtc" && -n "$dir" ]] && nvrtc=$(compgen -G "$dir/libnvrtc.so*" | head -1)
+done
 printf '{"check":"environment","cuda_headers":"%s","nvrtc":"%s"}\n' "$headers" "$nvrtc" > "$out/environment.jsonl"
-
-"$bin" devices --format jsonl | tee "$out/devices.jsonl"
-if ! grep -q '"device":"cuda:0"' "$out/devices.jsonl"; then
-  note "no CUDA GPU usable by this binary (see devices.jsonl); nothing to measure"
-  exit 3
+cat "$out/environment.jsonl"
+if [[ -z "$nvrtc" ]]; then
+  hint=$(compgen -G "${CUDA_PATH:-/usr/local/cuda}/lib64/libnvrtc.so*" | head -1)
+  cannot_use "NVRTC (libnvrtc.so) is not on the loader path${hint:+ (there is $hint: add its folder to LD_LIBRARY_PATH)}"
 fi
+[[ -z "$headers" ]] && cannot_use "no CUDA headers (cuda_runtime.h in \$CUDA_PATH/include or /usr/local/cuda/include); set CUDA_PATH"
+note "CUDA headers: $headers; NVRTC: $nvrtc"
 
 # A failed bench becomes a line with its exit status; its stderr is kept beside the lines.
 : > "$out/bench.jsonl"

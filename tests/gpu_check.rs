@@ -1,6 +1,7 @@
-//! `scripts/gpu-check.sh`, the one command a GPU machine gets: it must report a machine without
-//! a GPU plainly, and on a GPU machine turn every measurement, failed or not, into a JSON line.
-//! No GPU here, so the second test hands it a stand-in binary whose `cuda:0` is the CPU.
+//! `scripts/gpu-check.sh`, the one command a GPU machine gets: it must say in one line why a
+//! binary cannot use the GPU (and exit 3), and on a GPU machine turn every measurement, failed
+//! or not, into a JSON line. The tests hand it stand-in binaries (a `cuda:0` that a build
+//! without `cuda` reports, a `cuda:0` that is really the CPU), so they hold on any host.
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
@@ -14,13 +15,36 @@ fn script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/gpu-check.sh")
 }
 
-fn gpu_check(binary: &Path, data: &Path, out: &Path) -> Output {
-    Command::new("bash")
-        .arg(script())
+fn gpu_check(binary: &Path, data: &Path, out: &Path, env: &[(&str, &Path)]) -> Output {
+    let mut cmd = Command::new("bash");
+    cmd.arg(script())
         .args([binary, data, out])
-        .env("RAYON_NUM_THREADS", "2")
-        .output()
-        .unwrap()
+        .env("RAYON_NUM_THREADS", "2");
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
+    cmd.output().unwrap()
+}
+
+/// The script refused with exactly one `cannot use the GPU` line, exit status 3, the same
+/// reason in usable.jsonl, and measured nothing; returns the reason.
+fn refused(result: &Output, out: &Path) -> String {
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(result.status.code(), Some(3), "{stderr}");
+    let prefix = "gpu-check: cannot use the GPU: ";
+    let reasons: Vec<&str> = stderr.lines().filter(|l| l.starts_with(prefix)).collect();
+    assert_eq!(reasons.len(), 1, "{stderr}");
+    let reason = reasons[0].trim_start_matches(prefix).to_string();
+    let usable = json_lines(&out.join("usable.jsonl"));
+    assert_eq!(
+        (&usable[0]["ok"], &usable[0]["reason"]),
+        (&Value::Bool(false), &Value::from(reason.as_str()))
+    );
+    assert!(
+        !out.join("bench.jsonl").exists(),
+        "benched without a usable GPU"
+    );
+    reason
 }
 
 /// Every line of `file` parsed as JSON (each must parse).
@@ -31,24 +55,42 @@ fn json_lines(file: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// The real binary of this test build: on a host without a GPU the driver has none; on a GPU
+/// host this build (no `cuda` feature) cannot use it. Either way: one line, status 3.
 #[test]
-fn without_a_gpu_it_lists_the_devices_says_so_and_exits_3() {
+fn the_test_build_cannot_use_a_gpu_and_says_why_in_one_line() {
+    if densenet_lab::devices::CUDA_BUILT {
+        let test = "the_test_build_cannot_use_a_gpu_and_says_why_in_one_line";
+        let why = "this test build has the `cuda` feature, so it may really use a GPU";
+        densenet_lab::preconditions::missing(test, "no-cuda-build", why);
+        return;
+    }
     let dir = TempDir::new().unwrap();
     let out = dir.path().join("out");
     let binary = PathBuf::from(env!("CARGO_BIN_EXE_densenet-lab"));
-    let result = gpu_check(&binary, dir.path(), &out);
-    let stderr = String::from_utf8_lossy(&result.stderr);
-    assert_eq!(result.status.code(), Some(3), "{stderr}");
+    let result = gpu_check(&binary, dir.path(), &out, &[]);
+    let reason = refused(&result, &out);
     assert!(
-        stderr.contains("no CUDA GPU usable by this binary"),
-        "{stderr}"
+        reason.starts_with("no CUDA GPU") || reason.contains("no CUDA backend"),
+        "{reason}"
     );
     let devices = json_lines(&out.join("devices.jsonl"));
     assert_eq!(devices[0]["device"], "cpu");
     assert_eq!(devices[0]["precisions"], "f32");
-    let environment = json_lines(&out.join("environment.jsonl"));
-    assert_eq!(environment[0]["check"], "environment");
-    assert!(!out.join("bench.jsonl").exists(), "benched without a GPU");
+}
+
+/// What a build without `cuda` prints on a GPU machine: the GPU is listed, `not usable`.
+#[test]
+fn a_binary_built_without_cuda_on_a_gpu_machine_is_refused_with_the_rebuild_hint() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("out");
+    let gpu = r#"{"device":"cuda:0","memory_gib":140.0,"name":"NVIDIA H200","precisions":null,"status":"not usable: this build has no CUDA backend (cargo build --release --features cuda)"}"#;
+    let binary = stand_in_binary(dir.path(), gpu);
+    let reason = refused(&gpu_check(&binary, dir.path(), &out, &[]), &out);
+    assert_eq!(
+        reason,
+        "cuda:0 is not usable: this build has no CUDA backend (cargo build --release --features cuda)"
+    );
 }
 
 /// MNIST's four IDX files, gzipped, with `train` and `test` random images.
@@ -80,16 +122,16 @@ fn write_mnist(dir: &Path, train: u32, test: u32) {
     }
 }
 
-/// A binary that reports a `cuda:0` and runs it on the CPU, with benches cut to batch 2 and
-/// one step: the script's whole path, in seconds.
-fn stand_in_binary(dir: &Path) -> PathBuf {
+/// A binary whose `devices` adds the JSON line `gpu`, and that runs `cuda:0` on the CPU, with
+/// benches cut to batch 2 and one step: the script's whole path, in seconds.
+fn stand_in_binary(dir: &Path, gpu: &str) -> PathBuf {
     let path = dir.join("densenet-lab");
     let text = format!(
         r#"#!/usr/bin/env bash
 real={real}
 if [[ $1 == devices ]]; then
   "$real" "$@"
-  echo '{{"device":"cuda:0","memory_gib":140.0,"name":"stand-in","precisions":"f32, bf16","status":"ok"}}'
+  echo '{gpu}'
   exit 0
 fi
 args=()
@@ -112,7 +154,18 @@ fn on_a_gpu_machine_every_measurement_becomes_a_json_line() {
     let data = dir.path().join("data");
     write_mnist(&data, 120, 40);
     let out = dir.path().join("out");
-    let result = gpu_check(&stand_in_binary(dir.path()), &data, &out);
+    let gpu = r#"{"device":"cuda:0","memory_gib":140.0,"name":"stand-in","precisions":"f32, bf16","status":"ok (driver 13.0)"}"#;
+    // What the CUDA backend needs beside the driver, as a GPU machine has them.
+    let cuda = dir.path().join("cuda");
+    std::fs::create_dir_all(cuda.join("include")).unwrap();
+    std::fs::create_dir_all(cuda.join("lib64")).unwrap();
+    std::fs::write(cuda.join("include/cuda_runtime.h"), "").unwrap();
+    std::fs::write(cuda.join("lib64/libnvrtc.so.13"), "").unwrap();
+    let env = [
+        ("CUDA_PATH", cuda.as_path()),
+        ("LD_LIBRARY_PATH", &cuda.join("lib64")),
+    ];
+    let result = gpu_check(&stand_in_binary(dir.path(), gpu), &data, &out, &env);
     let stderr = String::from_utf8_lossy(&result.stderr);
     assert_eq!(result.status.code(), Some(0), "{stderr}");
 
