@@ -203,6 +203,6 @@ impl<B: Backend> DenseNet<B> {
         let x = relu(self.head_norm.forward(x));
         let [n, c, h, w] = x.dims();
         let pooled = x.reshape([n, c, h * w]).mean_dim(2).reshape([n, c]);
-        self.classifier.forward(pooled)
+        ctx.linear(&self.classifier, pooled)
     }
 }

@@ -9,12 +9,14 @@
 //! `bf16` autocast happens ([`ForwardContext::conv`]).
 
 use burn::module::{Module, Param, RunningState};
+use burn::nn::Linear;
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
 use burn::tensor::backend::Backend;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::{ConvOptions, PadMode};
 use burn::tensor::{FloatDType, Tensor, TensorData};
+use std::cell::Cell;
 
 use crate::rng::SplitMix64;
 use crate::spec::Precision;
@@ -111,6 +113,10 @@ pub struct ForwardContext {
     /// backend this trains faster but evaluates slower (figures and command: README, "The
     /// model"), so it is for CPU training only; untried on CUDA.
     pub pointwise_as_matmul: bool,
+    /// When set, every convolution and linear layer adds its FLOPs for one image, counted as
+    /// `torch.utils.flop_counter` does, from the shapes it really ran with: the check that
+    /// `model::summarize`'s counts are the built model's.
+    pub flop_counter: Option<Cell<u64>>,
 }
 
 impl ForwardContext {
@@ -120,7 +126,34 @@ impl ForwardContext {
             dropout: None,
             precision,
             pointwise_as_matmul: false,
+            flop_counter: None,
         }
+    }
+
+    /// Evaluation in f32 that counts FLOPs ([`ForwardContext::counted_flops`]).
+    pub fn counting_flops() -> Self {
+        Self {
+            flop_counter: Some(Cell::new(0)),
+            ..Self::eval(Precision::F32)
+        }
+    }
+
+    /// FLOPs per image of the forward passes so far, when counting.
+    pub fn counted_flops(&self) -> Option<u64> {
+        self.flop_counter.as_ref().map(Cell::get)
+    }
+
+    fn count(&self, flops: usize) {
+        if let Some(counter) = &self.flop_counter {
+            counter.set(counter.get() + flops as u64);
+        }
+    }
+
+    /// `linear` applied to `x`, counted: 2 x multiply-accumulates per image.
+    pub fn linear<B: Backend>(&self, linear: &Linear<B>, x: Tensor<B, 2>) -> Tensor<B, 2> {
+        let [inputs, outputs] = linear.weight.dims();
+        self.count(2 * inputs * outputs);
+        linear.forward(x)
     }
 
     /// Training on the CPU backend: host dropout masks, 1x1 convolutions as matmuls.
@@ -129,6 +162,7 @@ impl ForwardContext {
             dropout: Some(DropoutSource::Host(dropout)),
             precision,
             pointwise_as_matmul: true,
+            flop_counter: None,
         }
     }
 
@@ -138,6 +172,7 @@ impl ForwardContext {
             dropout: Some(DropoutSource::Device),
             precision,
             pointwise_as_matmul: false,
+            flop_counter: None,
         }
     }
 
@@ -145,6 +180,14 @@ impl ForwardContext {
     /// the output comes back as f32: the cast is part of the autodiff graph, so gradients
     /// reach the f32 weight (the master copy the optimizer updates) as f32.
     pub fn conv<B: Backend>(&self, conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        let y = self.conv_uncounted(conv, x);
+        let [_, c_in_per_group, kh, kw] = conv.weight.dims();
+        let [_, c_out, h, w] = y.dims();
+        self.count(2 * c_out * c_in_per_group * kh * kw * h * w);
+        y
+    }
+
+    fn conv_uncounted<B: Backend>(&self, conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
         match self.precision {
             Precision::F32 if self.pointwise_as_matmul && is_pointwise(conv) => {
                 let [n, c, h, w] = x.dims();

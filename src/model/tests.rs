@@ -90,9 +90,9 @@ fn densenet_bc_100_has_the_published_parameter_count() {
     assert_eq!(built_params(&bc, Dataset::Cifar10), 769_162);
 }
 
-#[test]
-fn built_parameter_count_equals_the_count_from_the_config_for_every_variant() {
-    let variants = [
+/// Every stem, pool, layer kind and transition, on both datasets' image sizes.
+fn variants() -> Vec<(ModelConfig, Dataset)> {
+    vec![
         (
             config(
                 12,
@@ -134,12 +134,36 @@ fn built_parameter_count_equals_the_count_from_the_config_for_every_variant() {
             ),
             Dataset::Cifar10,
         ),
-    ];
-    for (model, dataset) in variants {
+    ]
+}
+
+#[test]
+fn built_parameter_count_equals_the_count_from_the_config_for_every_variant() {
+    for (model, dataset) in variants() {
         assert_eq!(
             built_params(&model, dataset) as u64,
             summarize(&model, dataset).params,
             "{model:?}"
+        );
+    }
+}
+
+/// FLOPs counted on the built model's forward pass (every convolution and the linear layer,
+/// from the shapes they ran with, by `torch.utils.flop_counter`'s rule) equal the count from
+/// the configuration alone that `check` prints.
+#[test]
+fn flops_counted_on_the_built_model_equal_the_count_from_the_config_for_every_variant() {
+    let device = Default::default();
+    for (model, dataset) in variants() {
+        let net = DenseNet::<B>::seeded(&model, dataset, 1, &device);
+        let size = dataset.image_size();
+        let images = host_random::<B, 4>([1, dataset.channels(), size, size], 3, 0.0, 1.0);
+        let mut ctx = ForwardContext::counting_flops();
+        let _ = net.forward(images, &mut ctx);
+        assert_eq!(
+            ctx.counted_flops(),
+            Some(summarize(&model, dataset).flops),
+            "{model:?} on {dataset:?}"
         );
     }
 }

@@ -1,8 +1,8 @@
 //! Matrix-product kernels for the shapes DenseNet has and general GEMMs handle badly: a few
-//! output channels (k = 12) against tens of thousands of pixels. Measured on this project's
-//! machines, the `gemm` crate reaches 6-14 GFLOP/s on `[12 x 432] x [432 x 50176]`; these reach
-//! several times that (a throwaway probe: `shared/notes/cpu-executor.md`). AVX2 + FMA, chosen at run time; callers
-//! fall back to `gemm` where it is missing.
+//! output channels (k = 12) against tens of thousands of pixels, e.g. `[12 x 432] x [432 x
+//! 50176]`. What they gain end to end is what `scripts/bench-vs-torch.sh` measures (README,
+//! "Figures measured here"). AVX2 + FMA, chosen at run time; callers fall back to `gemm` where
+//! it is missing.
 
 use rayon::prelude::*;
 
