@@ -8,6 +8,7 @@ mod observer;
 mod progress;
 mod scheduler;
 pub mod trial;
+mod trial_log;
 
 use std::path::{Path, PathBuf};
 

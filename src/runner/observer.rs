@@ -23,6 +23,8 @@ pub struct StoreObserver<'a> {
     stop: Arc<AtomicBool>,
     /// Test hook: panic at the first step (see `trial::PANIC_HOOK_ENV`).
     panic_at_first_step: bool,
+    /// Epochs of the trial, when each finished epoch is also a line of the trial log.
+    log_epochs_of: Option<usize>,
 }
 
 impl<'a> StoreObserver<'a> {
@@ -39,7 +41,14 @@ impl<'a> StoreObserver<'a> {
             last_flush: Instant::now(),
             stop,
             panic_at_first_step,
+            log_epochs_of: None,
         }
+    }
+
+    /// Also writes each finished epoch as a line of the trial log (the trial process's stderr).
+    pub fn logging_epochs_of(mut self, epochs: usize) -> Self {
+        self.log_epochs_of = Some(epochs);
+        self
     }
 
     /// Writes buffered step rows.
@@ -181,6 +190,9 @@ impl TrainObserver for StoreObserver<'_> {
         self.pending.clear();
         self.last_flush = Instant::now();
         remove_older_checkpoints(&m.checkpoint);
+        if let Some(epochs) = self.log_epochs_of {
+            super::trial_log::epoch(self.run_id, m, epochs);
+        }
         Ok(())
     }
 

@@ -14,6 +14,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use super::observer::StoreObserver;
+use super::trial_log;
 use crate::data;
 use crate::spec::TrialConfig;
 use crate::store::{RunStatus, Store, retry_busy};
@@ -129,6 +130,8 @@ pub fn run_trial(run_id: i64, options: &TrialOptions) -> Result<RunStatus> {
         )
     })?;
 
+    trial_log::started(run_id, &config, options.device, resume);
+
     let done = Arc::new(AtomicBool::new(false));
     let heartbeat = spawn_heartbeat(
         options.db.clone(),
@@ -150,7 +153,8 @@ pub fn run_trial(run_id: i64, options: &TrialOptions) -> Result<RunStatus> {
                 resume_after_epoch: resume,
             };
             let mut observer =
-                StoreObserver::new(&mut store, run_id, Arc::clone(&stop), panic_hook);
+                StoreObserver::new(&mut store, run_id, Arc::clone(&stop), panic_hook)
+                    .logging_epochs_of(config.train.epochs);
             let outcome = train::train_trial(&job, &mut observer);
             // Rows of an unfinished epoch are kept for the dashboard; a resume rewinds them.
             observer.flush().and(outcome)
@@ -179,5 +183,6 @@ pub fn run_trial(run_id: i64, options: &TrialOptions) -> Result<RunStatus> {
     };
     retry_busy(|| store.finish_run(run_id, status, error.as_deref()))
         .with_context(|| format!("cannot record the end of run {run_id}"))?;
+    trial_log::ended(run_id, status, error.as_deref());
     outcome.map(|_| status)
 }

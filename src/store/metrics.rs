@@ -127,6 +127,13 @@ impl Store {
                 params![run_id, epoch, path, ts],
             )
             .ctx(ctx)?;
+            // Only the newest checkpoint is kept on disk (its folder replaces the older ones
+            // once this commits), so only its row stays.
+            tx.execute(
+                "DELETE FROM checkpoints WHERE run_id = ?1 AND epoch <> ?2",
+                params![run_id, epoch],
+            )
+            .ctx(ctx)?;
         }
         tx.commit().ctx(ctx)
     }
