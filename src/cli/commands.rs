@@ -67,7 +67,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             if s.skipped_elsewhere > 0 {
                 writeln!(
                     out,
-                    "{} run(s) are being trained by another live process and were left to it",
+                    "{} run(s) were claimed by another live process and left to it",
                     s.skipped_elsewhere
                 )?;
             }
@@ -84,12 +84,14 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             run,
             device,
             runs_dir,
+            claimed_by_parent,
         } => {
             let options = TrialOptions {
                 db: cli.db,
                 data_dir: cli.data_dir,
                 runs_dir,
                 device: parse_device(&device)?,
+                claimed_by_parent,
             };
             runner::run_trial(run, &options).map(|_| ())
         }

@@ -81,6 +81,9 @@ pub enum Command {
         device: String,
         #[arg(long, default_value = "runs")]
         runs_dir: PathBuf,
+        /// The parent `run` claimed the run for this process and hands the claim over.
+        #[arg(long)]
+        claimed_by_parent: bool,
     },
     /// Ask a running run to stop at its next step (it is then `stopped`, and resumable).
     Stop { run: i64 },
@@ -186,6 +189,7 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
     }
     let bad_input = err.chain().any(|e| {
         e.is::<UsageError>()
+            || e.is::<crate::runner::TrialRefused>()
             || e.is::<crate::spec::SpecError>()
             || e.is::<crate::data::DataError>()
             || e.is::<crate::store::StoreError>() && is_input_store_error(e)
