@@ -133,6 +133,10 @@ fn two_schedulers_at_once_train_each_of_four_trials_exactly_once() {
 
 #[test]
 fn after_kill_9_of_the_process_group_an_immediate_rerun_resumes_the_run() {
+    // The killed trial, orphaned, becomes this process's child and stays a zombie until waited
+    // on (as under an init that is slow to reap): its pid still exists during the re-run.
+    // SAFETY: prctl(PR_SET_CHILD_SUBREAPER) only changes who adopts this process's orphans.
+    assert_eq!(unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1) }, 0);
     let lab = Lab::new(&experiment(1, 3));
     let mut run = lab
         .command(&["run", "exp.toml"])
@@ -149,11 +153,29 @@ fn after_kill_9_of_the_process_group_an_immediate_rerun_resumes_the_run() {
         "SELECT id FROM metrics WHERE run_id = 1 AND epoch = 1 AND scope = 'epoch'
          AND split = 'test' AND name = 'accuracy'",
     );
+    let trial: i32 = lab.sql("SELECT pid FROM runs WHERE id = 1");
+    assert_ne!(trial as u32, run.id(), "the trial process holds the claim");
     // SAFETY: killing the process group this test started (the scheduler and its trial).
     assert_eq!(unsafe { libc::killpg(run.id() as i32, libc::SIGKILL) }, 0);
-    // Not waited on yet: the scheduler is a zombie while the re-run starts.
+    let start = Instant::now();
+    while !std::fs::read_to_string(format!("/proc/{trial}/stat")).is_ok_and(|s| {
+        s.rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+    }) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the trial is no zombie"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Neither is waited on yet: both are zombies while the re-run starts.
     let out = lab.command(&["run", "exp.toml"]).output().unwrap();
     run.wait().unwrap();
+    // SAFETY: waiting on the adopted trial process, which has exited.
+    assert_eq!(
+        unsafe { libc::waitpid(trial, std::ptr::null_mut(), 0) },
+        trial
+    );
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert!(out.status.success(), "{stderr}");
     assert!(!stdout.contains("left to it"), "{stdout}");
