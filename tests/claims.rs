@@ -237,3 +237,29 @@ fn a_trial_started_by_hand_leaves_a_run_held_by_a_live_process_alone() {
         lab.sql("SELECT group_concat(status, ',') FROM (SELECT status FROM runs ORDER BY id)");
     assert_eq!(statuses, "running,done");
 }
+
+#[test]
+fn stop_on_a_run_whose_process_is_dead_reaps_it_instead_of_asking_nobody() {
+    let lab = Lab::new(&experiment(1, 1));
+    let experiment = densenet_lab::spec::load_experiment(&lab.dir.path().join("exp.toml")).unwrap();
+    let mut store = densenet_lab::store::Store::open(&lab.db()).unwrap();
+    let runs = densenet_lab::runner::new_runs(&experiment.trials()).unwrap();
+    store
+        .register_sweep("claims", "", "exp.toml", &experiment.source, &runs)
+        .unwrap();
+    // Claimed by a process that has exited since (its heartbeat is still fresh).
+    let mut gone = Command::new("true").spawn().unwrap();
+    let dead = densenet_lab::runner::liveness::holder(gone.id());
+    gone.wait().unwrap();
+    store.claim_run(1, "cpu", &dead).unwrap();
+
+    let out = lab.command(&["stop", "1"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("run 1 is interrupted, not running"),
+        "{}",
+        text(&out.stderr)
+    );
+    let status: String = lab.sql("SELECT status FROM runs WHERE id = 1");
+    assert_eq!(status, "interrupted");
+}

@@ -100,6 +100,8 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             inspect::open(&cli.db)?;
             let store = crate::store::Store::open(&cli.db)
                 .map_err(|e| unwritable_store(e.into(), &cli.db))?;
+            // A run whose process is dead is `interrupted`, not something to ask to stop.
+            runner::reap_dead_runs(&store).map_err(|e| unwritable_store(e.into(), &cli.db))?;
             let known = store.run(run)?.ok_or_else(|| {
                 UsageError(format!("no run with id {run} (see `densenet-lab runs`)"))
             })?;
