@@ -327,9 +327,12 @@ fn a_run_whose_heartbeat_went_stale_is_shown_as_interrupted_and_resumes() {
         store
             .register_sweep("stale", "", "exp.toml", &experiment.source, &runs)
             .unwrap();
-        store
-            .claim_run(1, "cpu", 4_000_000, "another-host")
-            .unwrap();
+        let remote = densenet_lab::store::Holder {
+            pid: 4_000_000,
+            started: Some("another-boot:1".into()),
+            host: "another-host".into(),
+        };
+        store.claim_run(1, "cpu", &remote).unwrap();
         Connection::open(lab.db())
             .unwrap()
             .execute("UPDATE runs SET heartbeat_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-60 seconds')", [])

@@ -69,7 +69,7 @@ pub fn dispatch(mut cli: Cli) -> Result<()> {
             if s.skipped_elsewhere > 0 {
                 writeln!(
                     out,
-                    "{} run(s) are being trained by another live process and were left to it",
+                    "{} run(s) were claimed by another live process and left to it",
                     s.skipped_elsewhere
                 )?;
             }
@@ -88,12 +88,14 @@ pub fn dispatch(mut cli: Cli) -> Result<()> {
             runs_dir,
             store,
             data,
+            claimed_by_parent,
         } => {
             let options = TrialOptions {
                 db: cli.db_for(&store),
                 data_dir: cli.data_dir_for(&data),
                 runs_dir,
                 device: parse_device(&device)?,
+                claimed_by_parent,
             };
             runner::run_trial(run, &options).map(|_| ())
         }
@@ -103,6 +105,8 @@ pub fn dispatch(mut cli: Cli) -> Result<()> {
             inspect::open(&db)?;
             let store =
                 crate::store::Store::open(&db).map_err(|e| unwritable_store(e.into(), &db))?;
+            // A run whose process is dead is `interrupted`, not something to ask to stop.
+            runner::reap_dead_runs(&store).map_err(|e| unwritable_store(e.into(), &db))?;
             let known = store.run(run)?.ok_or_else(|| {
                 UsageError(format!("no run with id {run} (see `densenet-lab runs`)"))
             })?;

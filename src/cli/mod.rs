@@ -126,6 +126,9 @@ pub enum Command {
         /// Checkpoints and the trial log go to RUNS_DIR/<run id>/.
         #[arg(long, default_value = "runs")]
         runs_dir: PathBuf,
+        /// The parent `run` claimed the run for this process and hands the claim over.
+        #[arg(long)]
+        claimed_by_parent: bool,
         #[command(flatten)]
         store: StoreArg,
         #[command(flatten)]

@@ -1,9 +1,12 @@
 //! Runs the trials of an experiment file: one OS process per trial (`densenet-lab trial
 //! RUN_ID`), up to `--jobs` at a time on device slots, all coordinated through the store.
 //!
-//! Runs are found by their config hash, so re-running a file skips `done` runs, resumes
-//! `interrupted`, `stopped` and `failed` ones from their last checkpoint and starts the rest.
+//! Runs are found by their config hash, so re-running a file skips `done` and `diverged` runs,
+//! resumes `interrupted`, `stopped` and `failed` ones from their last checkpoint and starts the
+//! rest. Each run is trained by the one process that wins its claim (see `claims`).
 
+mod claims;
+pub mod liveness;
 mod observer;
 mod progress;
 mod scheduler;
@@ -14,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
+pub use claims::{TrialRefused, reap_dead_runs};
 pub use observer::{StoreObserver, epoch_rows};
 pub use progress::ProgressMode;
 pub use scheduler::Interrupted;
@@ -94,33 +98,6 @@ fn check_datasets(trials: &[Trial], data_dir: &Path) -> Result<Vec<usize>> {
     Ok(sizes)
 }
 
-/// Whether process `pid` exists on this machine.
-pub fn process_alive(pid: u32) -> bool {
-    // SAFETY: signal 0 only checks that the process exists and may be signalled.
-    let exists = unsafe { libc::kill(pid as libc::pid_t, 0) } == 0;
-    exists || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
-}
-
-/// Marks `running` runs whose process is gone as `interrupted`: a stale heartbeat, or a pid
-/// that no longer exists on this host. Returns the ids of runs still alive elsewhere.
-pub fn reap_dead_runs(store: &Store) -> Result<Vec<i64>> {
-    let host = trial::this_host();
-    let mut alive = Vec::new();
-    for claim in store.running_claims()? {
-        let local_dead = claim.host.as_deref() == Some(host.as_str())
-            && claim.pid.is_some_and(|p| !process_alive(p));
-        if claim.stale || local_dead || claim.pid.is_none() {
-            store.mark_interrupted(
-                claim.run_id,
-                "the trial's process ended without recording an outcome",
-            )?;
-        } else {
-            alive.push(claim.run_id);
-        }
-    }
-    Ok(alive)
-}
-
 /// Runs every trial of `experiment` that is not done yet.
 pub fn run_experiment(experiment: &Experiment, options: &RunOptions) -> Result<SweepSummary> {
     let trials = experiment.trials();
@@ -139,6 +116,9 @@ pub fn run_experiment(experiment: &Experiment, options: &RunOptions) -> Result<S
     for ((run, trial), train_size) in runs.iter().zip(&trials).zip(train_sizes) {
         if run.status == RunStatus::Done {
             summary.skipped_done += 1;
+        } else if run.status == RunStatus::Diverged {
+            // The same config and seed would diverge again; the dashboard's re-run resets it.
+            summary.diverged += 1;
         } else if alive_elsewhere.contains(&run.id) {
             summary.skipped_elsewhere += 1;
         } else {
@@ -157,10 +137,11 @@ pub fn run_experiment(experiment: &Experiment, options: &RunOptions) -> Result<S
         trials.len(),
         summary.skipped_done,
     );
-    let interrupted_by_user = scheduler::run_queue(&mut store, queue.clone(), options, &display)?;
+    let report = scheduler::run_queue(&mut store, queue, options, &display)?;
     display.finish();
-    for q in &queue {
-        match store.run(q.run_id)?.map(|r| r.status) {
+    summary.skipped_elsewhere += report.left_to_others;
+    for &id in &report.claimed {
+        match store.run(id)?.map(|r| r.status) {
             Some(RunStatus::Done) => summary.trained += 1,
             Some(RunStatus::Diverged) => summary.diverged += 1,
             Some(RunStatus::Stopped) => summary.stopped += 1,
@@ -168,7 +149,7 @@ pub fn run_experiment(experiment: &Experiment, options: &RunOptions) -> Result<S
             _ => summary.failed += 1,
         }
     }
-    if interrupted_by_user {
+    if report.interrupted_by_user {
         return Err(scheduler::Interrupted.into());
     }
     Ok(summary)

@@ -1,5 +1,9 @@
-//! The process pool: starts `densenet-lab trial RUN_ID` children on device slots, watches
-//! them, records the ones that die, and passes Ctrl-C on.
+//! The process pool: claims each run and starts a `densenet-lab trial RUN_ID` child for it on
+//! a device slot, watches them, records the ones that die, and passes Ctrl-C on.
+//!
+//! A run is claimed (in this process's name) only when a slot is free for it, so two
+//! schedulers on one store share a sweep: each trains the runs it claimed and leaves the
+//! others' alone. The child takes the claim over (see `claims`).
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom};
@@ -11,9 +15,11 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use super::RunOptions;
+use super::claims::{self, Attempt};
+use super::liveness;
 use super::progress::Display;
 use super::trial::checkpoint_dir;
-use crate::store::{RunStatus, Store};
+use crate::store::{Holder, RunStatus, Store, retry_busy};
 use crate::train::ComputeDevice;
 
 /// `run` was interrupted by the user (exit code 130, as shells expect after Ctrl-C).
@@ -32,9 +38,21 @@ pub struct Queued {
 
 struct Running {
     child: Child,
+    /// The child as the claim it takes over names it.
+    holder: Holder,
     run_id: i64,
     slot: usize,
     log: std::path::PathBuf,
+}
+
+/// What `run_queue` did.
+#[derive(Debug, Default)]
+pub struct QueueReport {
+    pub interrupted_by_user: bool,
+    /// The runs this process claimed and started a trial for.
+    pub claimed: Vec<i64>,
+    /// Runs another live process held, or settled while we waited for a slot.
+    pub left_to_others: usize,
 }
 
 const POLL: Duration = Duration::from_millis(200);
@@ -70,6 +88,7 @@ fn spawn(
             &q.run_id.to_string(),
             "--device",
             &device.to_string(),
+            "--claimed-by-parent",
         ])
         .arg("--runs-dir")
         .arg(&options.runs_dir)
@@ -82,8 +101,11 @@ fn spawn(
     let child = cmd
         .spawn()
         .with_context(|| format!("cannot start {}", options.binary.display()))?;
+    // Read before anyone waits on the child, so that its pid cannot be someone else's yet.
+    let holder = liveness::holder(child.id());
     Ok(Running {
         child,
+        holder,
         run_id: q.run_id,
         slot,
         log,
@@ -113,25 +135,29 @@ fn send(pid: u32, signal: libc::c_int) {
     }
 }
 
-/// After a child exited: if it did not record an outcome itself, record why it ended.
+/// After a child exited: if it did not record an outcome itself, record why it ended, on the
+/// claim it held (or on ours, when it died before taking it over). A claim neither of us holds
+/// any more is someone else's now and left alone.
 fn settle(
     store: &Store,
+    me: &Holder,
     r: &Running,
     status: std::process::ExitStatus,
     killed_by_us: bool,
 ) -> Result<()> {
-    let still_running = store
-        .run(r.run_id)?
-        .is_some_and(|run| run.status == RunStatus::Running);
-    if !still_running {
-        return Ok(());
-    }
+    let record = |status: RunStatus, error: &str| -> Result<()> {
+        for holder in [&r.holder, me] {
+            if retry_busy(|| store.finish_claimed(r.run_id, holder, status, Some(error)))? {
+                break;
+            }
+        }
+        Ok(())
+    };
     if killed_by_us {
-        store.mark_interrupted(
-            r.run_id,
+        return record(
+            RunStatus::Interrupted,
             "killed by a second Ctrl-C; resumable from its last checkpoint",
-        )?;
-        return Ok(());
+        );
     }
     use std::os::unix::process::ExitStatusExt;
     let how = match (status.code(), status.signal()) {
@@ -146,17 +172,41 @@ fn settle(
     } else {
         format!("{how}: {tail}")
     };
-    store.finish_run(r.run_id, RunStatus::Failed, Some(&error))?;
-    Ok(())
+    record(RunStatus::Failed, &error)
 }
 
-/// Trains the queue with `options.jobs` processes. Returns true when the user interrupted.
+/// Claims `q` for this process, or says why not (to the display) and returns false.
+fn claim_for_slot(
+    store: &mut Store,
+    q: &Queued,
+    device: ComputeDevice,
+    me: &Holder,
+    display: &Display,
+) -> Result<bool> {
+    let label = format!("run {} (trial {})", q.run_id, q.trial_index + 1);
+    match claims::claim(store, q.run_id, &device.to_string(), me)? {
+        Attempt::Claimed => return Ok(true),
+        Attempt::HeldBy(c) => display.message(&format!(
+            "{label}: being trained by {}; left to it",
+            claims::describe(&c)
+        )),
+        Attempt::Settled(status) => {
+            display.message(&format!("{label}: {status} by another process; skipped"))
+        }
+    }
+    Ok(false)
+}
+
+/// Trains the queue with `options.jobs` processes, each run only if this process wins its
+/// claim.
 pub fn run_queue(
     store: &mut Store,
     queue: Vec<Queued>,
     options: &RunOptions,
     display: &Display,
-) -> Result<bool> {
+) -> Result<QueueReport> {
+    let me = liveness::this_process();
+    let mut report = QueueReport::default();
     let signals = Arc::new(AtomicUsize::new(0));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         // Each signal counts; the first stops the trials, the second kills them.
@@ -199,10 +249,26 @@ pub fn run_queue(
         }
         while handled_signals == 0 && !free.is_empty() {
             let Some(q) = pending.next() else { break };
-            let slot = free.pop().expect("checked non-empty");
-            let started = spawn(&q, slot, slots[slot], threads, options)?;
+            let slot = *free.last().expect("checked non-empty");
+            if !claim_for_slot(store, &q, slots[slot], &me, display)? {
+                report.left_to_others += 1;
+                continue;
+            }
+            free.pop();
+            report.claimed.push(q.run_id);
+            match spawn(&q, slot, slots[slot], threads, options) {
+                Ok(started) => running.push(started),
+                Err(e) => {
+                    // Release the claim rather than leave a live process holding a run
+                    // nobody trains.
+                    let why = format!("{e:#}");
+                    retry_busy(|| {
+                        store.finish_claimed(q.run_id, &me, RunStatus::Failed, Some(&why))
+                    })?;
+                    return Err(e);
+                }
+            }
             display.started(&q, slots[slot]);
-            running.push(started);
         }
         // Read what the trials wrote before noticing which ended, so that a trial's last epoch
         // is shown before its final status line.
@@ -211,7 +277,7 @@ pub fn run_queue(
         while i < running.len() {
             if let Some(status) = running[i].child.try_wait()? {
                 let r = running.swap_remove(i);
-                settle(store, &r, status, killed)?;
+                settle(store, &me, &r, status, killed)?;
                 free.push(r.slot);
                 display.finished(store, r.run_id)?;
             } else {
@@ -223,5 +289,6 @@ pub fn run_queue(
         }
         std::thread::sleep(POLL);
     }
-    Ok(handled_signals > 0)
+    report.interrupted_by_user = handled_signals > 0;
+    Ok(report)
 }

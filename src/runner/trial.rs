@@ -1,9 +1,11 @@
 //! `densenet-lab trial RUN_ID`: one trial in its own process, started by `run`.
 //!
-//! The process claims its run in the store, resumes from the run's last checkpoint when there
-//! is one, beats a heartbeat every few seconds, stops at the next step on SIGINT, SIGTERM or a
-//! stop request in the store, and records how the trial ended. If it dies (a panic, the OOM
-//! killer, kill -9) the scheduler or the stale heartbeat tells.
+//! The process takes its run's claim over from the `run` that started it (or, started by hand,
+//! claims the run itself: see `claims`), resumes from the run's last checkpoint when there is
+//! one, beats a heartbeat every few seconds, stops at the next step on SIGINT, SIGTERM, a stop
+//! request in the store or a lost claim, and records how the trial ended. Every write names
+//! its claim, so a trial whose claim was reaped writes nothing more. If it dies (a panic, the
+//! OOM killer, kill -9) the scheduler records it, or the next `run` finds its claim dead.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,11 +15,13 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
+use super::claims::{self, Attempt, TrialRefused};
+use super::liveness;
 use super::observer::StoreObserver;
 use super::trial_log;
 use crate::data;
 use crate::spec::TrialConfig;
-use crate::store::{RunStatus, Store, retry_busy};
+use crate::store::{Holder, RunStatus, Store, retry_busy};
 use crate::train::{self, ComputeDevice, Outcome, TrialJob};
 
 /// How often a trial tells the store it is alive (and reads stop requests).
@@ -33,24 +37,14 @@ pub struct TrialOptions {
     pub data_dir: PathBuf,
     pub runs_dir: PathBuf,
     pub device: ComputeDevice,
+    /// The `run` that started this process claimed the run and hands the claim over; without
+    /// this, the trial claims the run itself.
+    pub claimed_by_parent: bool,
 }
 
 /// Where a run's checkpoints live.
 pub fn checkpoint_dir(runs_dir: &Path, run_id: i64) -> PathBuf {
     runs_dir.join(run_id.to_string())
-}
-
-/// This machine's name as runs record it (to tell a dead local process from a remote one).
-pub fn this_host() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: gethostname writes at most buf.len() bytes into the buffer we own.
-    let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    if ok {
-        String::from_utf8_lossy(&buf[..end]).into_owned()
-    } else {
-        "unknown".into()
-    }
 }
 
 /// If the `run` that started this trial is killed (kill -9, a closed SSH session), the trial
@@ -79,17 +73,19 @@ fn resume_point(store: &Store, run_id: i64) -> Result<Option<usize>> {
         .map(|(epoch, _)| epoch))
 }
 
-/// Beats the heartbeat until `done`; raises `stop` when the store holds a stop request.
+/// Beats the heartbeat until `done`; raises `stop` when the store holds a stop request or
+/// when `me` no longer holds the run.
 fn spawn_heartbeat(
     db: PathBuf,
     run_id: i64,
+    me: Holder,
     stop: Arc<AtomicBool>,
     done: Arc<AtomicBool>,
 ) -> thread::JoinHandle<()> {
     thread::spawn(move || {
         let Ok(store) = Store::open(&db) else { return };
         while !done.load(Ordering::Relaxed) {
-            if let Ok(true) = store.heartbeat(run_id) {
+            if let Ok(Some(true) | None) = store.heartbeat(run_id, &me) {
                 stop.store(true, Ordering::Relaxed);
             }
             let mut waited = Duration::ZERO;
@@ -101,13 +97,32 @@ fn spawn_heartbeat(
     })
 }
 
+/// Takes the claim on `run_id` for `me`: over from the parent, or directly.
+fn take_claim(store: &mut Store, run_id: i64, me: &Holder, options: &TrialOptions) -> Result<()> {
+    if options.claimed_by_parent {
+        let parent = liveness::parent_process();
+        if !retry_busy(|| store.hand_over(run_id, &parent, me))? {
+            return Err(TrialRefused::NotHandedOver { run_id }.into());
+        }
+        return Ok(());
+    }
+    match claims::claim(store, run_id, &options.device.to_string(), me)? {
+        Attempt::Claimed => Ok(()),
+        Attempt::HeldBy(c) => Err(TrialRefused::HeldElsewhere {
+            run_id,
+            by: claims::describe(&c),
+        }
+        .into()),
+        Attempt::Settled(status) => Err(TrialRefused::Settled { run_id, status }.into()),
+    }
+}
+
 /// Runs one trial to its end and records its status. Errors after the run was claimed are
-/// stored with the run (status `failed`) and returned.
+/// stored with the run (status `failed`) and returned; a trial that lost its claim records
+/// nothing.
 pub fn run_trial(run_id: i64, options: &TrialOptions) -> Result<RunStatus> {
     let mut store = Store::open(&options.db)?;
-    let run = store.run(run_id)?.ok_or_else(|| {
-        crate::cli::UsageError(format!("no run with id {run_id} (see `densenet-lab runs`)"))
-    })?;
+    let run = store.run(run_id)?.ok_or(TrialRefused::NoSuchRun(run_id))?;
     let config: TrialConfig = serde_json::from_str(&run.config_json)
         .with_context(|| format!("run {run_id}: its stored configuration is not valid"))?;
     let stop = Arc::new(AtomicBool::new(false));
@@ -116,19 +131,12 @@ pub fn run_trial(run_id: i64, options: &TrialOptions) -> Result<RunStatus> {
             .context("cannot install signal handlers")?;
     }
     stop_when_the_scheduler_dies(&stop);
+    let me = liveness::this_process();
+    take_claim(&mut store, run_id, &me, options)?;
+    store.write_as(me.clone());
+    // Only the holder rewinds: nobody else is writing this run's rows now.
     let resume = resume_point(&store, run_id)?;
-    match resume {
-        Some(epoch) => retry_busy(|| store.rewind_to_epoch(run_id, epoch))?,
-        None => retry_busy(|| store.reset_run(run_id))?,
-    }
-    retry_busy(|| {
-        store.claim_run(
-            run_id,
-            &options.device.to_string(),
-            std::process::id(),
-            &this_host(),
-        )
-    })?;
+    retry_busy(|| store.rewind_to_epoch(run_id, resume.unwrap_or(0), &me))?;
 
     trial_log::started(run_id, &config, options.device, resume);
 
@@ -136,6 +144,7 @@ pub fn run_trial(run_id: i64, options: &TrialOptions) -> Result<RunStatus> {
     let heartbeat = spawn_heartbeat(
         options.db.clone(),
         run_id,
+        me.clone(),
         Arc::clone(&stop),
         Arc::clone(&done),
     );
@@ -181,8 +190,11 @@ pub fn run_trial(run_id: i64, options: &TrialOptions) -> Result<RunStatus> {
         ),
         Err(e) => (RunStatus::Failed, Some(format!("{e:#}"))),
     };
-    retry_busy(|| store.finish_run(run_id, status, error.as_deref()))
+    let held = retry_busy(|| store.finish_claimed(run_id, &me, status, error.as_deref()))
         .with_context(|| format!("cannot record the end of run {run_id}"))?;
+    if !held {
+        return Err(crate::store::StoreError::ClaimLost(run_id).into());
+    }
     trial_log::ended(run_id, status, error.as_deref());
     outcome.map(|_| status)
 }

@@ -42,6 +42,11 @@ pub enum StoreError {
     #[error("no run with id {0}")]
     NoSuchRun(i64),
 
+    #[error(
+        "run {0} is no longer held by this process (its claim was reaped and perhaps taken by another process); nothing more is written"
+    )]
+    ClaimLost(i64),
+
     #[error("invalid {what}: {detail}")]
     Invalid { what: &'static str, detail: String },
 }
@@ -84,7 +89,7 @@ impl StoreError {
     /// Whether the user gave something wrong (a file that is not our store, SQL that writes, an
     /// unknown run id) rather than the store failing: the CLI exits with 2 for these.
     pub fn is_bad_input(&self) -> bool {
-        !matches!(self, StoreError::Sqlite { .. })
+        !matches!(self, StoreError::Sqlite { .. } | StoreError::ClaimLost(_))
     }
 }
 

@@ -1,8 +1,9 @@
 //! Metric logging (step and epoch scope), checkpoints, and reading metrics back.
 
-use rusqlite::{Row, Transaction, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, Row, Transaction, TransactionBehavior, params};
 
 use super::error::{Context, StoreError, to_i64};
+use super::lifecycle::Holder;
 use super::types::{MetricRow, PolledMetric};
 use super::{Store, now};
 
@@ -38,18 +39,40 @@ fn insert_rows(
     Ok(())
 }
 
-/// Refreshes the liveness timestamp; also proves the run exists (0 rows => no such run).
-fn touch(tx: &Transaction<'_>, run_id: i64, ts: &str) -> Result<(), StoreError> {
-    let n = tx
-        .execute(
+/// Refreshes the liveness timestamp; also proves the run exists (0 rows => no such run) and,
+/// on a connection bound to a claim (`Store::write_as`), that the claim still holds it.
+fn touch(
+    tx: &Transaction<'_>,
+    run_id: i64,
+    ts: &str,
+    writer: Option<&Holder>,
+) -> Result<(), StoreError> {
+    let ctx = || format!("heartbeat for run {run_id}");
+    let n = match writer {
+        None => tx.execute(
             "UPDATE runs SET heartbeat_at = ?2 WHERE id = ?1",
             params![run_id, ts],
-        )
-        .ctx(|| format!("heartbeat for run {run_id}"))?;
-    if n == 0 {
-        return Err(StoreError::NoSuchRun(run_id));
+        ),
+        Some(h) => tx.execute(
+            "UPDATE runs SET heartbeat_at = ?2 WHERE id = ?1
+                 AND status = 'running' AND pid = ?3 AND pid_start IS ?4 AND host = ?5",
+            params![run_id, ts, h.pid, h.started, h.host],
+        ),
     }
-    Ok(())
+    .ctx(ctx)?;
+    if n > 0 {
+        return Ok(());
+    }
+    let exists = tx
+        .query_row("SELECT 1 FROM runs WHERE id = ?1", [run_id], |_| Ok(()))
+        .optional()
+        .ctx(ctx)?
+        .is_some();
+    Err(if exists {
+        StoreError::ClaimLost(run_id)
+    } else {
+        StoreError::NoSuchRun(run_id)
+    })
 }
 
 fn metric_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<MetricRow> {
@@ -73,7 +96,7 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .ctx(ctx)?;
-        touch(&tx, run_id, &ts)?;
+        touch(&tx, run_id, &ts, self.writer.as_ref())?;
         insert_rows(&tx, run_id, rows, &ts)?;
         tx.commit().ctx(ctx)
     }
@@ -107,7 +130,7 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .ctx(ctx)?;
-        touch(&tx, run_id, &ts)?;
+        touch(&tx, run_id, &ts, self.writer.as_ref())?;
         tx.execute(
             "DELETE FROM metrics WHERE run_id = ?1 AND scope = 'epoch' AND epoch = ?2",
             params![run_id, epoch],

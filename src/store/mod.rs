@@ -15,6 +15,8 @@ mod schema;
 mod types;
 
 #[cfg(test)]
+mod claim_tests;
+#[cfg(test)]
 mod tests;
 
 use std::path::{Path, PathBuf};
@@ -23,7 +25,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 
 pub use error::{StoreError, retry_busy};
-pub use lifecycle::{Claim, STALE_AFTER};
+pub use lifecycle::{CLAIMABLE, Claim, ClaimOutcome, Holder, STALE_AFTER};
 pub use schema::{APPLICATION_ID, VERSION as SCHEMA_VERSION};
 pub use types::{
     MetricName, MetricRow, NewRun, PolledMetric, QueryResult, RunRow, RunStatus, Scope, Split,
@@ -38,6 +40,8 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Set by `write_as`: the claim every metric write of this connection must still hold.
+    writer: Option<Holder>,
 }
 
 impl Store {
@@ -83,6 +87,7 @@ impl Store {
         Ok(Store {
             conn,
             path: path.to_owned(),
+            writer: None,
         })
     }
 
@@ -119,6 +124,7 @@ impl Store {
         Ok(Store {
             conn,
             path: path.to_owned(),
+            writer: None,
         })
     }
 

@@ -116,8 +116,10 @@ impl Store {
         Ok(out)
     }
 
-    /// Marks a run as running on `device`: sets started_at and heartbeat, clears any
-    /// finish time and error left by an earlier attempt.
+    /// Marks a run as running on `device` with no process named: sets started_at and
+    /// heartbeat, clears any finish time and error left by an earlier attempt. For fixtures and
+    /// single-process tools; trainers take the run with `claim_run`, which is exclusive (and
+    /// `run` reaps a claim that names no process as dead).
     pub fn start_run(&self, run_id: i64, device: &str) -> Result<(), StoreError> {
         let ts = now();
         let n = self
@@ -164,13 +166,27 @@ impl Store {
     }
 
     /// Forgets a run's progress (metrics, checkpoints rows, epochs_done) and queues it
-    /// again, for re-running from scratch rather than resuming. One transaction.
+    /// again, for re-running from scratch rather than resuming. One transaction, refused for a
+    /// `running` run: its status is read under the write lock, so no claim slips in between.
     pub fn reset_run(&mut self, run_id: i64) -> Result<(), StoreError> {
         let ctx = || format!("resetting run {run_id}");
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .ctx(ctx)?;
+        let status: RunStatus = tx
+            .query_row("SELECT status FROM runs WHERE id = ?1", [run_id], |r| {
+                r.get(0)
+            })
+            .optional()
+            .ctx(ctx)?
+            .ok_or(StoreError::NoSuchRun(run_id))?;
+        if status == RunStatus::Running {
+            return Err(StoreError::invalid(
+                "reset",
+                format!("run {run_id} is running; stop it first"),
+            ));
+        }
         tx.execute("DELETE FROM metrics WHERE run_id = ?1", [run_id])
             .ctx(ctx)?;
         tx.execute("DELETE FROM checkpoints WHERE run_id = ?1", [run_id])

@@ -10,7 +10,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::error::{Context, StoreError};
 
 /// Schema version this build writes and understands.
-pub const VERSION: i64 = 2;
+pub const VERSION: i64 = 3;
 
 /// Stamped into the header ("DNLB") so a foreign database that happens to use
 /// `user_version` too is still recognised as foreign.
@@ -168,7 +168,13 @@ SELECT
 FROM runs r JOIN experiments e ON e.id = r.experiment_id;
 "#;
 
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
+/// Version 3: exclusive claims. `pid_start` is the claiming process's start time (boot id and
+/// `/proc/PID/stat` starttime on Linux), so that a pid that was reused, or belongs to a zombie,
+/// is not taken for the process that claimed the run. Claims written by version 2 have none;
+/// they are judged by pid and heartbeat as before.
+const V3: &str = "ALTER TABLE runs ADD COLUMN pid_start TEXT;";
+
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// What an existing file looks like before we touch it.
 pub(crate) struct Probe {

@@ -147,7 +147,10 @@ pub fn launch_file(app: &mut App, file: &Path) {
 /// Writes a stop request with a short-lived read-write connection (the dashboard's own stays
 /// read-only); the trial sees it at its next heartbeat, stops and becomes `stopped`.
 pub fn stop_run(app: &mut App, id: i64) {
-    match Store::open(&app.paths.db).and_then(|s| s.request_stop(id)) {
+    // A run whose process is dead is reaped as `interrupted` first: nobody would stop it.
+    let asked = Store::open(&app.paths.db)
+        .and_then(|s| crate::runner::reap_dead_runs(&s).and_then(|_| s.request_stop(id)));
+    match asked {
         Ok(true) => app.info(format!(
             "asked run {id} to stop; it stops within a few seconds, resumable"
         )),
@@ -157,10 +160,13 @@ pub fn stop_run(app: &mut App, id: i64) {
 }
 
 /// Launches `run` on the run's experiment file, which resumes an unfinished run from its last
-/// checkpoint; a done or diverged run is first reset so that it trains from scratch.
+/// checkpoint; a done or diverged run is first reset so that it trains from scratch (the reset
+/// refuses a run claimed meanwhile, and the launched `run` claims it like any other).
 pub fn rerun_run(app: &mut App, id: i64) {
     let result = (|| -> anyhow::Result<PathBuf> {
         let mut store = Store::open(&app.paths.db)?;
+        // A dead process's `running` run is `interrupted` (resumable), not running.
+        crate::runner::reap_dead_runs(&store)?;
         let run = store
             .run(id)?
             .ok_or_else(|| anyhow::anyhow!("no run {id}"))?;

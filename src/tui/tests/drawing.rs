@@ -383,7 +383,14 @@ fn k_asks_the_highlighted_run_to_stop_through_the_store() {
         key(&mut app, KeyCode::Char('K')),
         Some(Command::StopRun(highlighted))
     );
-    // Run 2 is running in the fixture; run 1 is done.
+    // Run 2 is running in the fixture (here held by this live process: a claim that names no
+    // process would be reaped as dead first); run 1 is done.
+    {
+        let mut store = Store::open(&fx.db).unwrap();
+        store.finish_run(2, RunStatus::Interrupted, None).unwrap();
+        let me = crate::runner::liveness::this_process();
+        store.claim_run(2, "cpu", &me).unwrap();
+    }
     actions::stop_run(&mut app, 2);
     let (msg, is_err) = app.message.clone().unwrap();
     assert!(!is_err && msg.contains("asked run 2 to stop"), "{msg}");

@@ -37,8 +37,9 @@ fn new_epochs_arrive_incrementally() {
     let r = &app.runs[app.by_id[&2]];
     assert_eq!(r.series(Split::Test, MetricName::Accuracy).len(), 3);
     assert_eq!(r.derived.last_test, Some(0.96));
-    // A reset run starts its curves over.
+    // A reset run starts its curves over (a running run is stopped first: resets refuse it).
     let mark = p.max_id();
+    store.finish_run(2, RunStatus::Stopped, None).unwrap();
     store.reset_run(2).unwrap();
     p.poll(&mut app);
     let r = &app.runs[app.by_id[&2]];
@@ -68,7 +69,14 @@ fn rows_relogged_under_reused_ids_are_reconciled() {
     let mark = p.max_id();
     // Resumed from the epoch-2 checkpoint: the unfinished epoch is forgotten and logged
     // again, and SQLite hands out the deleted ids again.
-    store.rewind_to_epoch(2, 2).unwrap();
+    store.finish_run(2, RunStatus::Interrupted, None).unwrap();
+    let resumer = crate::store::Holder {
+        pid: 1,
+        started: None,
+        host: "test".into(),
+    };
+    store.claim_run(2, "cpu", &resumer).unwrap();
+    store.rewind_to_epoch(2, 2, &resumer).unwrap();
     log_epochs(&mut store, 2, 3, &[0.77]);
     let max: i64 = store.query("SELECT max(id) FROM metrics").unwrap().rows[0][0]
         .as_i64()
