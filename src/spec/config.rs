@@ -68,9 +68,10 @@ pub struct DataConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Stem {
-    /// 7x7 stride-2 conv with 2k filters (+ 3x3 stride-2 max-pool when `stem_pool`).
+    /// 7x7 stride-2 conv with `stem_channels` filters (+ 3x3 stride-2 max-pool when
+    /// `stem_pool`).
     Imagenet,
-    /// One 3x3 conv with 2k filters.
+    /// One 3x3 conv with `stem_channels` filters.
     Cifar,
 }
 
@@ -100,6 +101,10 @@ pub struct ModelConfig {
     /// Only for the imagenet stem; absent means true there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stem_pool: Option<bool>,
+    /// Filters of the stem's convolution; absent means 2k (DenseNet-BC and the ImageNet
+    /// models). The paper's plain CIFAR networks use 16.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stem_channels: Option<usize>,
     #[serde(default)]
     pub dropout: f64,
 }
@@ -108,6 +113,12 @@ impl ModelConfig {
     /// Whether the imagenet stem's 3x3 stride-2 max-pool is used.
     pub fn uses_stem_pool(&self) -> bool {
         self.stem == Stem::Imagenet && self.stem_pool.unwrap_or(true)
+    }
+
+    /// Channels the stem makes: `stem_channels`, or 2k when it is not set.
+    pub fn stem_width(&self) -> usize {
+        self.stem_channels
+            .unwrap_or_else(|| self.growth_rate.saturating_mul(2))
     }
 }
 

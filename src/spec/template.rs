@@ -21,6 +21,7 @@ transition = "growth"              # "growth": compress to k channels | "compres
 compression = 0.5                  # theta in (0, 1], used by transition = "compression"
 stem = "cifar"                     # "cifar": 3x3 conv | "imagenet": 7x7/2 conv (+ 3x3/2 max-pool)
 # stem_pool = true                 # imagenet stem only: keep its max-pool (28x28 images then fit 3 blocks)
+# stem_channels = 16               # filters of the stem's conv; default 2k (the paper's plain DenseNets: 16)
 dropout = 0.2                      # after each conv, in [0, 1)
 
 [train]

@@ -28,6 +28,7 @@ fn full_valid_file_round_trips_into_every_field() {
             compression: 0.5,
             stem: Stem::Imagenet,
             stem_pool: None,
+            stem_channels: None,
             dropout: 0.2,
         },
         train: TrainConfig {
