@@ -1,5 +1,7 @@
 //! Tests on the real datasets, run when `DENSENET_LAB_DATA` points at a folder holding
-//! `mnist/` (CI sets it; see `.ci/run`). Without it they print why and pass.
+//! `mnist/` (CI sets it; see `.ci/run`). Without it they print why and pass. Fashion-MNIST is
+//! found as the binary finds it: `$DENSENET_LAB_DATA/fashion-mnist/`, else where Debian's
+//! `dataset-fashion-mnist` installs it; `.ci/run` installs that package.
 
 use std::path::PathBuf;
 
@@ -74,4 +76,108 @@ fn one_epoch_of_full_mnist_reaches_97_percent() {
     let accuracy: f64 = text.lines().nth(1).unwrap().parse().unwrap();
     eprintln!("one epoch of MNIST: test accuracy {accuracy}");
     assert!(accuracy >= 0.97, "test accuracy {accuracy}");
+}
+
+/// The data directory under which the binary will find the real Fashion-MNIST, or `None`
+/// with a visible SKIPPED line; a failure when `.ci/run` installed the data
+/// (`DENSENET_LAB_EXPECT_FASHION=1`).
+fn fashion_data_dir(test: &str) -> Option<PathBuf> {
+    use densenet_lab::data::{DEBIAN_FASHION_MNIST_DIR, dataset_dir};
+    use densenet_lab::spec::Dataset;
+    // Without DENSENET_LAB_DATA an empty folder: the binary then reads Debian's copy.
+    let data = std::env::var_os("DENSENET_LAB_DATA").map_or_else(
+        || std::env::temp_dir().join("densenet-lab-no-data"),
+        PathBuf::from,
+    );
+    let dir = dataset_dir(&data, Dataset::FashionMnist);
+    if dir.join("train-images-idx3-ubyte.gz").exists()
+        || dir.join("train-images-idx3-ubyte").exists()
+    {
+        return Some(data);
+    }
+    let why = format!(
+        "no Fashion-MNIST in {} nor {DEBIAN_FASHION_MNIST_DIR} (apt-get install dataset-fashion-mnist)",
+        data.join("fashion-mnist").display()
+    );
+    if std::env::var_os("DENSENET_LAB_EXPECT_FASHION").is_some_and(|v| v == "1") {
+        panic!("{test}: DENSENET_LAB_EXPECT_FASHION=1 but {why}");
+    }
+    eprintln!("SKIPPED: {test}: {why}");
+    None
+}
+
+/// The MNIST test's network for one epoch on the first 20,000 Fashion-MNIST training images,
+/// tested on all 10,000.
+const FASHION_ONE_EPOCH: &str = r#"
+name = "fashion-one-epoch"
+[data]
+dataset = "fashion-mnist"
+train_samples = 20000
+[model]
+growth_rate = 12
+blocks = [4, 4]
+stem = "imagenet"
+[train]
+epochs = 1
+batch_size = 64
+optimizer = { kind = "adam", lr = 2e-3 }
+schedule = { kind = "cosine" }
+seed = 1
+log_every = 100
+"#;
+
+#[test]
+fn one_epoch_on_20000_fashion_mnist_images_reaches_80_percent() {
+    let test = "one_epoch_on_20000_fashion_mnist_images_reaches_80_percent";
+    let Some(data) = fashion_data_dir(test) else {
+        return;
+    };
+    let dir = TempDir::new().unwrap();
+    let file = dir.path().join("fashion.toml");
+    std::fs::write(&file, FASHION_ONE_EPOCH).unwrap();
+    let db = dir.path().join("lab.db");
+    let lab = || {
+        let mut cmd = Command::cargo_bin("densenet-lab").unwrap();
+        cmd.current_dir(dir.path())
+            .arg("--db")
+            .arg(&db)
+            .arg("--data-dir")
+            .arg(&data);
+        cmd
+    };
+    // `data verify` passes the published checksums before anything trains on the files.
+    let verify = lab()
+        .args(["data", "verify", "--format", "csv"])
+        .assert()
+        .get_output()
+        .stdout
+        .clone();
+    let verify = String::from_utf8(verify).unwrap();
+    let fashion: Vec<&str> = verify
+        .lines()
+        .filter(|l| l.starts_with("fashion-mnist,"))
+        .collect();
+    assert_eq!(fashion.len(), 4, "{verify}");
+    assert!(fashion.iter().all(|l| l.ends_with(",ok")), "{verify}");
+
+    lab().arg("run").arg(&file).assert().success();
+    let out = lab()
+        .args([
+            "query",
+            "--format",
+            "csv",
+            "SELECT dataset, final_test_accuracy FROM run_summary",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    let row = text.lines().nth(1).unwrap();
+    let (dataset, accuracy) = row.split_once(',').unwrap();
+    assert_eq!(dataset, "fashion-mnist");
+    let accuracy: f64 = accuracy.parse().unwrap();
+    eprintln!("one epoch on 20,000 Fashion-MNIST images: test accuracy {accuracy}");
+    assert!(accuracy >= 0.80, "test accuracy {accuracy}");
 }

@@ -58,6 +58,32 @@ pub(crate) fn real_data_dir(test: &str) -> Option<PathBuf> {
     }
 }
 
+/// The data directory under which the real Fashion-MNIST is found (its `fashion-mnist/`, or
+/// Debian's location when it has none), or `None` with a visible SKIPPED line. When `.ci/run`
+/// installed the data (`DENSENET_LAB_EXPECT_FASHION=1`) a missing set is a failure instead.
+pub(crate) fn real_fashion_dir(test: &str) -> Option<PathBuf> {
+    let data = std::env::var_os("DENSENET_LAB_DATA").map_or_else(
+        || PathBuf::from("/nonexistent-densenet-lab-data"),
+        PathBuf::from,
+    );
+    let dir = crate::data::dataset_dir(&data, crate::spec::Dataset::FashionMnist);
+    if dir.join("train-images-idx3-ubyte.gz").exists()
+        || dir.join("train-images-idx3-ubyte").exists()
+    {
+        return Some(data);
+    }
+    let why = format!(
+        "no Fashion-MNIST in {} nor {} (apt-get install dataset-fashion-mnist)",
+        data.join("fashion-mnist").display(),
+        crate::data::DEBIAN_FASHION_MNIST_DIR
+    );
+    if std::env::var_os("DENSENET_LAB_EXPECT_FASHION").is_some_and(|v| v == "1") {
+        panic!("{test}: DENSENET_LAB_EXPECT_FASHION=1 but {why}");
+    }
+    eprintln!("SKIPPED: {test}: {why}");
+    None
+}
+
 /// Reads a whole (gzipped) file of the real data set.
 pub(crate) fn read_real(dir: &Path, sub: &str, name: &str) -> Vec<u8> {
     let (_, bytes) = crate::data::files::read_dataset_file("test", &dir.join(sub), name).unwrap();

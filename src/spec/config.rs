@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 pub enum Dataset {
     Mnist,
     MnistMini,
+    /// Zalando's Fashion-MNIST: MNIST's layout and sizes, ten kinds of clothing.
+    FashionMnist,
     Cifar10,
 }
 
@@ -16,20 +18,20 @@ impl Dataset {
     /// Image side in pixels (all datasets are square).
     pub fn image_size(self) -> usize {
         match self {
-            Dataset::Mnist | Dataset::MnistMini => 28,
+            Dataset::Mnist | Dataset::MnistMini | Dataset::FashionMnist => 28,
             Dataset::Cifar10 => 32,
         }
     }
     pub fn channels(self) -> usize {
         match self {
-            Dataset::Mnist | Dataset::MnistMini => 1,
+            Dataset::Mnist | Dataset::MnistMini | Dataset::FashionMnist => 1,
             Dataset::Cifar10 => 3,
         }
     }
     /// Images in the official training set (mnist-mini: the first 2,000 of MNIST's).
     pub const fn train_images(self) -> usize {
         match self {
-            Dataset::Mnist => 60_000,
+            Dataset::Mnist | Dataset::FashionMnist => 60_000,
             Dataset::MnistMini => 2_000,
             Dataset::Cifar10 => 50_000,
         }
@@ -42,6 +44,7 @@ impl Dataset {
         match self {
             Dataset::Mnist => "mnist",
             Dataset::MnistMini => "mnist-mini",
+            Dataset::FashionMnist => "fashion-mnist",
             Dataset::Cifar10 => "cifar10",
         }
     }

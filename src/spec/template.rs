@@ -7,7 +7,7 @@ name = "{name}"                    # letters, digits, '.', '_', '-': names the r
 description = "growth rate x dropout on the bundled mnist-mini set"
 
 [data]
-dataset = "mnist-mini"             # mnist | mnist-mini | cifar10
+dataset = "mnist-mini"             # mnist | mnist-mini | fashion-mnist | cifar10
 augment = false                    # random crop + horizontal flip
 validation_split = 0.1             # fraction of the training set held out, in [0, 1)
 # train_samples = 1000             # use only the first N training images

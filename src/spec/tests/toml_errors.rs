@@ -117,7 +117,8 @@ fn type_errors_are_located_at_the_value() {
             3,
             11,
             "data.dataset",
-            "expected one of \"mnist\", \"mnist-mini\", \"cifar10\", found \"svhn\""
+            "expected one of \"mnist\", \"mnist-mini\", \"fashion-mnist\", \"cifar10\", \
+             found \"svhn\""
         )
     );
     assert_eq!(

@@ -557,7 +557,7 @@ fn sweep_rules_are_reported_at_their_values() {
                 28,
                 "sweep.axes.\"data.dataset\"[1]",
                 "data.dataset = \"svhn\": expected one of \"mnist\", \"mnist-mini\", \
-                 \"cifar10\", found \"svhn\"",
+                 \"fashion-mnist\", \"cifar10\", found \"svhn\"",
             ),
         ),
     ];
