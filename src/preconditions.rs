@@ -51,6 +51,29 @@ pub fn real_data(test: &str, sub: &str) -> Option<PathBuf> {
     Some(dir)
 }
 
+/// The data folder to hand the program so that it finds the real Fashion-MNIST
+/// (`DENSENET_LAB_DATA`, whose `fashion-mnist/` wins, or an empty one, so that it reads where
+/// Debian's `dataset-fashion-mnist` installs the files), or `None` after a visible skip;
+/// missing, it fails the test when `fashion` is promised (`.ci/run` installs the package).
+pub fn real_fashion(test: &str) -> Option<PathBuf> {
+    use crate::data::{DEBIAN_FASHION_MNIST_DIR, dataset_dir};
+    let data = std::env::var_os("DENSENET_LAB_DATA").map_or_else(
+        || std::env::temp_dir().join("densenet-lab-no-data"),
+        PathBuf::from,
+    );
+    let dir = dataset_dir(&data, crate::spec::Dataset::FashionMnist);
+    let name = "train-images-idx3-ubyte";
+    if dir.join(format!("{name}.gz")).exists() || dir.join(name).exists() {
+        return Some(data);
+    }
+    let why = format!(
+        "no Fashion-MNIST in {} nor {DEBIAN_FASHION_MNIST_DIR} (apt-get install dataset-fashion-mnist)",
+        data.join("fashion-mnist").display()
+    );
+    missing(test, "fashion", &why);
+    None
+}
+
 /// Whether `program` runs here (`program -V` or `--version` exits 0).
 pub fn tool_runs(program: &str, version_flag: &str) -> bool {
     std::process::Command::new(program)

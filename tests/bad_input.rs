@@ -284,7 +284,8 @@ fn an_unknown_dataset_lists_the_known_ones() {
         "\"svhn\"",
         &[
             "bad.toml:5:11: data.dataset:",
-            "expected one of \"mnist\", \"mnist-mini\", \"cifar10\", found \"svhn\"",
+            "expected one of \"mnist\", \"mnist-mini\", \"fashion-mnist\", \"cifar10\", \
+             found \"svhn\"",
         ],
     );
 }

@@ -353,3 +353,32 @@ fn the_files_device_is_used_unless_the_flag_overrides_it() {
         .code(2)
         .stderr(predicate::str::contains("gpu.toml:4:10: device"));
 }
+
+/// Table 2 of Huang et al. (CVPR 2017), CIFAR-10: each row's file and its parameter count in
+/// millions, as the paper prints it (one decimal).
+const PAPER_TABLE_2: [(&str, f64); 6] = [
+    ("densenet-40-k12", 1.0),
+    ("densenet-100-k12", 7.0),
+    ("densenet-100-k24", 27.2),
+    ("densenet-bc-100", 0.8),
+    ("densenet-bc-250-k24", 15.3),
+    ("densenet-bc-190-k40", 25.6),
+];
+
+#[test]
+fn check_counts_every_row_of_the_papers_table_2_to_its_one_decimal() {
+    let dir = TempDir::new().unwrap();
+    for (name, millions) in PAPER_TABLE_2 {
+        let file = repo().join(format!("experiments/{name}.toml"));
+        let out = stdout_of(
+            lab(dir.path())
+                .args(["check", "--format", "csv"])
+                .arg(&file),
+        );
+        let rows = csv_rows(&out);
+        assert_eq!(rows.len(), 2, "{name}: one trial\n{out}");
+        let params: u64 = rows[1][3].parse().unwrap();
+        let rounded = (params as f64 / 1e5).round() / 10.0;
+        assert_eq!(rounded, millions, "{name}: {params} parameters");
+    }
+}

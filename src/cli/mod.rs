@@ -254,7 +254,7 @@ pub enum DataCommand {
     /// Check headers and record counts of the dataset files; exit code 2 if any named
     /// dataset (default: every one) is missing or broken.
     Verify {
-        /// Only these datasets (mnist, mnist-mini, cifar10); default all of them.
+        /// Only these datasets (mnist, mnist-mini, cifar10, fashion-mnist); default all of them.
         datasets: Vec<String>,
         /// How to print the result.
         #[arg(long, value_enum, default_value_t = Format::Table)]

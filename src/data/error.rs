@@ -3,13 +3,27 @@
 
 use std::path::PathBuf;
 
+/// Where else a dataset can come from, for the message of a missing file.
+fn install_hint(dataset: &str) -> String {
+    if dataset == "fashion-mnist" {
+        format!(
+            ", or install Debian's dataset-fashion-mnist (read from {} when the data \
+             directory has no fashion-mnist/)",
+            super::DEBIAN_FASHION_MNIST_DIR
+        )
+    } else {
+        String::new()
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
     #[error(
         "{dataset}: file not found: looked for {} and {}; point --data-dir (or DENSENET_LAB_DATA) \
-         at the folder that holds {dataset}/",
+         at the folder that holds {dataset}/{}",
         plain.display(),
-        gz.display()
+        gz.display(),
+        install_hint(dataset)
     )]
     Missing {
         dataset: &'static str,
@@ -86,6 +100,16 @@ pub enum DataError {
         images: usize,
         labels_file: PathBuf,
         labels: usize,
+    },
+
+    #[error(
+        "{}: not the published file: the SHA-256 of its content is {found}, expected {expected}",
+        file.display()
+    )]
+    ChecksumMismatch {
+        file: PathBuf,
+        expected: &'static str,
+        found: String,
     },
 
     #[error("{}: holds {found} records, expected {expected}", file.display())]

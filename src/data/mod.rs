@@ -2,8 +2,9 @@
 //! mnist-mini, splitting and normalizing them, and producing standardized (optionally augmented)
 //! training batches.
 //!
-//! Layout under the data directory: `mnist/` with the four IDX files, `cifar10/` with
-//! `data_batch_1..5.bin` and `test_batch.bin`; each file raw or gzipped (`NAME` or `NAME.gz`).
+//! Layout under the data directory: `mnist/` and `fashion-mnist/` with the four IDX files each,
+//! `cifar10/` with `data_batch_1..5.bin` and `test_batch.bin`; each file raw or gzipped (`NAME`
+//! or `NAME.gz`). Fashion-MNIST is also found where Debian's package installs it.
 
 mod batch;
 mod bundled;
@@ -27,7 +28,7 @@ pub use verify::{VerifyReport, VerifyStatus, verify};
 use crate::spec::{DataConfig, Dataset};
 
 /// The MNIST release's file names (without `.gz`): train images, train labels, test images,
-/// test labels.
+/// test labels. Fashion-MNIST's files have the same names.
 pub const MNIST_FILES: [&str; 4] = [
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",
@@ -35,9 +36,24 @@ pub const MNIST_FILES: [&str; 4] = [
     "t10k-labels-idx1-ubyte",
 ];
 
-/// Sub-directory of the data directory that holds a dataset's files.
+/// Where Debian's `dataset-fashion-mnist` package installs the four gzipped IDX files.
+pub const DEBIAN_FASHION_MNIST_DIR: &str = "/usr/share/datasets/fashion-mnist";
+
+/// The folder that holds a dataset's files: `<data dir>/<name>/`, except that Fashion-MNIST
+/// is read from [`DEBIAN_FASHION_MNIST_DIR`] when the data directory has no `fashion-mnist/`
+/// (a folder of one's own always wins, so a user can point elsewhere).
 pub fn dataset_dir(data_dir: &Path, dataset: Dataset) -> PathBuf {
-    data_dir.join(dataset.name())
+    dataset_dir_or(data_dir, dataset, Path::new(DEBIAN_FASHION_MNIST_DIR))
+}
+
+/// [`dataset_dir`] with the system location for Fashion-MNIST given (tests pass their own).
+pub(crate) fn dataset_dir_or(data_dir: &Path, dataset: Dataset, system: &Path) -> PathBuf {
+    let own = data_dir.join(dataset.name());
+    if dataset == Dataset::FashionMnist && !own.is_dir() && system.is_dir() {
+        system.to_path_buf()
+    } else {
+        own
+    }
 }
 
 /// The splits of one trial, normalized with statistics of its training split.
@@ -55,20 +71,29 @@ pub struct Splits {
 /// first `train_samples`/`test_samples` images, holds out the validation split, and computes the
 /// normalization over what remains for training.
 pub fn load(cfg: &DataConfig, data_dir: &Path) -> Result<Splits, DataError> {
+    load_or(cfg, data_dir, Path::new(DEBIAN_FASHION_MNIST_DIR))
+}
+
+/// [`load`] with the system location for Fashion-MNIST given.
+pub(crate) fn load_or(
+    cfg: &DataConfig,
+    data_dir: &Path,
+    system: &Path,
+) -> Result<Splits, DataError> {
     let dataset = cfg.dataset;
     let fraction = cfg.validation_split;
     if !(0.0..1.0).contains(&fraction) {
         return Err(DataError::SplitOutOfRange { fraction });
     }
     let (mut train, mut test) = match dataset {
-        Dataset::Mnist => {
-            let dir = dataset_dir(data_dir, dataset);
+        Dataset::Mnist | Dataset::FashionMnist => {
+            let dir = dataset_dir_or(data_dir, dataset, system);
             load_mnist(dataset, |name| {
                 files::read_dataset_file(dataset.name(), &dir, name)
             })?
         }
         Dataset::MnistMini => load_mnist(dataset, bundled::read)?,
-        Dataset::Cifar10 => load_cifar(dataset, &dataset_dir(data_dir, dataset))?,
+        Dataset::Cifar10 => load_cifar(dataset, &dataset_dir_or(data_dir, dataset, system))?,
     };
     take_first(
         dataset,
@@ -193,5 +218,7 @@ fn load_cifar(dataset: Dataset, dir: &Path) -> Result<(ImageSet, ImageSet), Data
     Ok((train, test))
 }
 
+#[cfg(test)]
+mod fashion_tests;
 #[cfg(test)]
 mod tests;

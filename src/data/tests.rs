@@ -5,7 +5,7 @@ use super::testutil::{cifar_record, gz, idx_images, idx_labels, read_real, real_
 use super::*;
 use crate::spec::{DataConfig, Dataset};
 
-fn config(dataset: Dataset) -> DataConfig {
+pub(super) fn config(dataset: Dataset) -> DataConfig {
     DataConfig {
         dataset,
         augment: false,
@@ -19,19 +19,26 @@ fn config(dataset: Dataset) -> DataConfig {
 /// i % 10. Train files gzipped, test files raw.
 fn fake_mnist(n_train: usize, n_test: usize) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let mnist = dir.path().join("mnist");
+    write_fake_idx_set(&dir.path().join("mnist"), n_train, n_test, 0);
+    dir
+}
+
+/// The four IDX files of an MNIST-layout set in `mnist`: image i is filled with `i + offset`
+/// and has label i % 10. Train files gzipped, test files raw.
+pub(super) fn write_fake_idx_set(mnist: &Path, n_train: usize, n_test: usize, offset: u8) {
     let make = |n: usize| {
-        let pixels: Vec<u8> = (0..n).flat_map(|i| [i as u8; 784]).collect();
+        let pixels: Vec<u8> = (0..n)
+            .flat_map(|i| [(i as u8).wrapping_add(offset); 784])
+            .collect();
         let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
         (idx_images(n as u32, 28, &pixels), idx_labels(&labels))
     };
     let (images, labels) = make(n_train);
-    write(&mnist, "train-images-idx3-ubyte.gz", &gz(&images));
-    write(&mnist, "train-labels-idx1-ubyte.gz", &gz(&labels));
+    write(mnist, "train-images-idx3-ubyte.gz", &gz(&images));
+    write(mnist, "train-labels-idx1-ubyte.gz", &gz(&labels));
     let (images, labels) = make(n_test);
-    write(&mnist, "t10k-images-idx3-ubyte", &images);
-    write(&mnist, "t10k-labels-idx1-ubyte", &labels);
-    dir
+    write(mnist, "t10k-images-idx3-ubyte", &images);
+    write(mnist, "t10k-labels-idx1-ubyte", &labels);
 }
 
 #[test]

@@ -53,6 +53,12 @@ pub(crate) fn real_data_dir(test: &str, sub: &str) -> Option<PathBuf> {
     crate::preconditions::real_data(test, sub)
 }
 
+/// The real Fashion-MNIST's data folder, or `None` after a visible skip (see
+/// [`crate::preconditions::real_fashion`]).
+pub(crate) fn real_fashion_dir(test: &str) -> Option<PathBuf> {
+    crate::preconditions::real_fashion(test)
+}
+
 /// Reads a whole (gzipped) file of the real data set.
 pub(crate) fn read_real(dir: &Path, sub: &str, name: &str) -> Vec<u8> {
     let (_, bytes) = crate::data::files::read_dataset_file("test", &dir.join(sub), name).unwrap();

@@ -80,7 +80,7 @@ pub fn summarize(model: &ModelConfig, dataset: Dataset) -> ArchSummary {
     let mut c = Counter::default();
     let mut stages = Vec::new();
     let mut size = dataset.image_size();
-    let mut channels = 2 * k;
+    let mut channels = model.stem_width();
     match model.stem {
         crate::spec::Stem::Imagenet => {
             size = same_conv_size(size, 2);

@@ -111,7 +111,7 @@ impl<B: Backend> DenseNet<B> {
     /// generator: seed it first for reproducible weights.
     pub fn new(model: &ModelConfig, dataset: Dataset, device: &B::Device) -> Self {
         let k = model.growth_rate;
-        let mut channels = 2 * k;
+        let mut channels = model.stem_width();
         let stem = match model.stem {
             Stem::Imagenet => conv(dataset.channels(), channels, 7, 2, device),
             Stem::Cifar => conv(dataset.channels(), channels, 3, 1, device),

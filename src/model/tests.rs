@@ -30,6 +30,7 @@ pub(super) fn config(
         compression: 0.5,
         stem,
         stem_pool: pool,
+        stem_channels: None,
         dropout: 0.0,
     }
 }
@@ -124,6 +125,20 @@ fn variants() -> Vec<(ModelConfig, Dataset)> {
             Dataset::Cifar10,
         ),
         (
+            ModelConfig {
+                stem_channels: Some(7),
+                ..config(
+                    4,
+                    &[2, 2],
+                    Stem::Imagenet,
+                    None,
+                    true,
+                    Transition::Compression,
+                )
+            },
+            Dataset::Mnist,
+        ),
+        (
             config(
                 24,
                 &[6, 12, 48, 32],
@@ -175,6 +190,37 @@ fn flops_of_a_small_network_match_a_hand_count() {
     let s = summarize(&m, Dataset::Mnist);
     assert_eq!(s.flops, 112_896 + 451_584 + 240);
     assert_eq!(s.params, 72 + 16 + 288 + 24 + 130);
+    // The same with a 3-filter stem: 2*27*784; the layer 3->4: 2*108*784; linear 7->10.
+    let narrow = ModelConfig {
+        stem_channels: Some(3),
+        ..m
+    };
+    let s = summarize(&narrow, Dataset::Mnist);
+    assert_eq!(s.flops, 42_336 + 169_344 + 140);
+    assert_eq!(s.params, 27 + 6 + 108 + 14 + 80);
+    assert_eq!(s.stages[0].channels_out, 3);
+    assert_eq!(s.head_channels, 7);
+}
+
+#[test]
+fn plain_densenet_40_with_the_papers_16_channel_stem_has_its_published_count() {
+    // Table 2's "DenseNet (L=40, k=12) 1.0M": basic layers, theta = 1, a 3x3 stem with 16
+    // filters. 1,019,722 is the count of the same network by an independent script (conv
+    // without bias, BN weight and bias, linear with bias); with a 2k stem it would be
+    // 1,059,298 ("1.1M").
+    let mut plain = config(
+        12,
+        &[12, 12, 12],
+        Stem::Cifar,
+        None,
+        false,
+        Transition::Compression,
+    );
+    plain.compression = 1.0;
+    assert_eq!(summarize(&plain, Dataset::Cifar10).params, 1_059_298);
+    plain.stem_channels = Some(16);
+    assert_eq!(summarize(&plain, Dataset::Cifar10).params, 1_019_722);
+    assert_eq!(built_params(&plain, Dataset::Cifar10), 1_019_722);
 }
 
 #[test]

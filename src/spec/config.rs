@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 pub enum Dataset {
     Mnist,
     MnistMini,
+    /// Zalando's Fashion-MNIST: MNIST's layout and sizes, ten kinds of clothing.
+    FashionMnist,
     Cifar10,
 }
 
@@ -16,20 +18,20 @@ impl Dataset {
     /// Image side in pixels (all datasets are square).
     pub fn image_size(self) -> usize {
         match self {
-            Dataset::Mnist | Dataset::MnistMini => 28,
+            Dataset::Mnist | Dataset::MnistMini | Dataset::FashionMnist => 28,
             Dataset::Cifar10 => 32,
         }
     }
     pub fn channels(self) -> usize {
         match self {
-            Dataset::Mnist | Dataset::MnistMini => 1,
+            Dataset::Mnist | Dataset::MnistMini | Dataset::FashionMnist => 1,
             Dataset::Cifar10 => 3,
         }
     }
     /// Images in the official training set (mnist-mini: the first 2,000 of MNIST's).
     pub const fn train_images(self) -> usize {
         match self {
-            Dataset::Mnist => 60_000,
+            Dataset::Mnist | Dataset::FashionMnist => 60_000,
             Dataset::MnistMini => 2_000,
             Dataset::Cifar10 => 50_000,
         }
@@ -42,6 +44,7 @@ impl Dataset {
         match self {
             Dataset::Mnist => "mnist",
             Dataset::MnistMini => "mnist-mini",
+            Dataset::FashionMnist => "fashion-mnist",
             Dataset::Cifar10 => "cifar10",
         }
     }
@@ -68,9 +71,10 @@ pub struct DataConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Stem {
-    /// 7x7 stride-2 conv with 2k filters (+ 3x3 stride-2 max-pool when `stem_pool`).
+    /// 7x7 stride-2 conv with `stem_channels` filters (+ 3x3 stride-2 max-pool when
+    /// `stem_pool`).
     Imagenet,
-    /// One 3x3 conv with 2k filters.
+    /// One 3x3 conv with `stem_channels` filters.
     Cifar,
 }
 
@@ -100,6 +104,10 @@ pub struct ModelConfig {
     /// Only for the imagenet stem; absent means true there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stem_pool: Option<bool>,
+    /// Filters of the stem's convolution; absent means 2k (DenseNet-BC and the ImageNet
+    /// models). The paper's plain CIFAR networks use 16.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stem_channels: Option<usize>,
     #[serde(default)]
     pub dropout: f64,
 }
@@ -108,6 +116,12 @@ impl ModelConfig {
     /// Whether the imagenet stem's 3x3 stride-2 max-pool is used.
     pub fn uses_stem_pool(&self) -> bool {
         self.stem == Stem::Imagenet && self.stem_pool.unwrap_or(true)
+    }
+
+    /// Channels the stem makes: `stem_channels`, or 2k when it is not set.
+    pub fn stem_width(&self) -> usize {
+        self.stem_channels
+            .unwrap_or_else(|| self.growth_rate.saturating_mul(2))
     }
 }
 

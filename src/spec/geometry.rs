@@ -105,6 +105,7 @@ mod tests {
             compression: 0.5,
             stem,
             stem_pool,
+            stem_channels: None,
             dropout: 0.0,
         }
     }

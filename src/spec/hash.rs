@@ -49,14 +49,21 @@ fn write_canonical(value: &Value, out: &mut String) {
 
 /// The canonical JSON of a resolved trial config (what the hash is taken over).
 ///
-/// `train.precision` is left out when it is the default `f32`: the key came after stores
-/// were written, and those trials must keep their hashes to be found and resumed.
+/// Keys that came after stores were written are left out when they hold their default, so
+/// those trials keep their hashes and are found and resumed: `train.precision` when it is
+/// `f32`, `model.stem_channels` when it is 2k (written out or not, the same network).
 pub fn canonical_config_json(config: &TrialConfig) -> String {
     let mut value = serde_json::to_value(config).expect("TrialConfig serializes to JSON");
     if config.train.precision.is_f32()
         && let Some(train) = value.get_mut("train").and_then(Value::as_object_mut)
     {
         train.remove("precision");
+    }
+    let model = &config.model;
+    if model.stem_channels == Some(model.growth_rate.saturating_mul(2))
+        && let Some(model) = value.get_mut("model").and_then(Value::as_object_mut)
+    {
+        model.remove("stem_channels");
     }
     canonical_json(&value)
 }
@@ -89,6 +96,7 @@ mod tests {
                 compression: 0.5,
                 stem: Stem::Cifar,
                 stem_pool: None,
+                stem_channels: None,
                 dropout: 0.2,
             },
             train: TrainConfig {
@@ -137,6 +145,26 @@ mod tests {
         // The stored config (plain serde) does name f32, so a reader sees what ran.
         let stored = serde_json::to_value(config()).unwrap();
         assert_eq!(stored["train"]["precision"], "f32");
+    }
+
+    #[test]
+    fn stem_channels_enter_the_hash_only_when_they_differ_from_2k() {
+        // Unset (every store written before the key) and written as 2k: the same network,
+        // the same trial, the pinned hash above.
+        let mut explicit = config();
+        explicit.model.stem_channels = Some(24);
+        assert_eq!(trial_hash(&explicit), "9900e7f4d227b523");
+        let mut sixteen = config();
+        sixteen.model.stem_channels = Some(16);
+        let json = canonical_config_json(&sixteen);
+        assert!(json.contains(r#""stem_channels":16"#), "{json}");
+        assert_ne!(trial_hash(&sixteen), trial_hash(&config()));
+        // 24 is 2k only for k = 12: with k = 8 it is a wider stem than the default.
+        let mut wide = config();
+        wide.model.growth_rate = 8;
+        let narrow = trial_hash(&wide);
+        wide.model.stem_channels = Some(24);
+        assert_ne!(trial_hash(&wide), narrow);
     }
 
     #[test]

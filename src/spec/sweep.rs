@@ -31,6 +31,7 @@ pub(crate) const AXIS_KEYS: &[&str] = &[
     "model.compression",
     "model.stem",
     "model.stem_pool",
+    "model.stem_channels",
     "model.dropout",
     "train.epochs",
     "train.batch_size",

@@ -7,7 +7,7 @@ name = "{name}"                    # letters, digits, '.', '_', '-': names the r
 description = "growth rate x dropout on the bundled mnist-mini set"
 
 [data]
-dataset = "mnist-mini"             # mnist | mnist-mini | cifar10
+dataset = "mnist-mini"             # mnist | mnist-mini | fashion-mnist | cifar10
 augment = false                    # random crop + horizontal flip
 validation_split = 0.1             # fraction of the training set held out, in [0, 1)
 # train_samples = 1000             # use only the first N training images
@@ -21,6 +21,7 @@ transition = "growth"              # "growth": compress to k channels | "compres
 compression = 0.5                  # theta in (0, 1], used by transition = "compression"
 stem = "cifar"                     # "cifar": 3x3 conv | "imagenet": 7x7/2 conv (+ 3x3/2 max-pool)
 # stem_pool = true                 # imagenet stem only: keep its max-pool (28x28 images then fit 3 blocks)
+# stem_channels = 16               # filters of the stem's conv; default 2k (the paper's plain DenseNets: 16)
 dropout = 0.2                      # after each conv, in [0, 1)
 
 [train]

@@ -10,6 +10,10 @@ use super::geometry::{GeometryError, feature_map_sizes};
 /// Largest growth rate accepted: a sanity bound, far above any DenseNet in the literature.
 pub(crate) const MAX_GROWTH_RATE: usize = 1024;
 
+/// Most filters the stem may make: the same sanity bound as a layer's growth, twice over (the
+/// default stem makes 2k).
+pub(crate) const MAX_STEM_CHANNELS: usize = 2 * MAX_GROWTH_RATE;
+
 /// Largest number of layers in one dense block: a sanity bound like [`MAX_GROWTH_RATE`]
 /// (DenseNet-264's largest block has 64), which also keeps parameter and FLOP counts in range.
 pub(crate) const MAX_BLOCK_LAYERS: usize = 1000;
@@ -84,6 +88,13 @@ fn check_model(model: &ModelConfig, issues: &mut Issues) {
         "model.growth_rate",
         || format!("expected an integer in [1, {MAX_GROWTH_RATE}], found {k}"),
     );
+    if let Some(c) = model.stem_channels {
+        issues.unless(
+            (1..=MAX_STEM_CHANNELS).contains(&c),
+            "model.stem_channels",
+            || format!("expected an integer in [1, {MAX_STEM_CHANNELS}], found {c}"),
+        );
+    }
     if model.blocks.is_empty() {
         issues.push(
             "model.blocks",
@@ -131,12 +142,12 @@ fn check_model(model: &ModelConfig, issues: &mut Issues) {
 }
 
 /// With `transition = "compression"` each transition keeps floor(theta * m) of its m input
-/// channels; zero would leave the next block nothing to convolve. The stem makes 2k channels
-/// and every layer adds k.
+/// channels; zero would leave the next block nothing to convolve. The stem makes
+/// `stem_channels` (2k unless set) and every layer adds k.
 fn check_compressed_channels(model: &ModelConfig, issues: &mut Issues) {
     let k = model.growth_rate;
     let theta = model.compression;
-    let mut channels = k.saturating_mul(2);
+    let mut channels = model.stem_width();
     let transitions = model.blocks.len().saturating_sub(1);
     for (i, &layers) in model.blocks.iter().take(transitions).enumerate() {
         // Saturating: a block too large is reported on its own, and must not overflow here.
@@ -155,6 +166,7 @@ fn check_compressed_channels(model: &ModelConfig, issues: &mut Issues) {
                     "model.transition",
                     "model.growth_rate",
                     "model.blocks",
+                    "model.stem_channels",
                 ],
             );
             return;

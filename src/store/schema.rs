@@ -183,16 +183,24 @@ pub(crate) struct Probe {
     pub objects: i64,
 }
 
-/// Reads the header fields without writing anything, so foreign files stay untouched.
+/// Reads the header fields without writing anything, so foreign files stay untouched. One
+/// statement, so one snapshot: read apart, a process that creates the schema in between made
+/// a fresh file look foreign ("user_version 0 but 12 schema objects") to another opening it.
 pub(crate) fn probe(conn: &Connection, path: &Path) -> Result<Probe, StoreError> {
-    let read = || -> rusqlite::Result<Probe> {
-        Ok(Probe {
-            version: conn.pragma_query_value(None, "user_version", |r| r.get(0))?,
-            application_id: conn.pragma_query_value(None, "application_id", |r| r.get(0))?,
-            objects: conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))?,
-        })
-    };
-    read().map_err(|e| classify_open_error(e, path))
+    conn.query_row(
+        "SELECT (SELECT user_version FROM pragma_user_version),
+                (SELECT application_id FROM pragma_application_id),
+                (SELECT count(*) FROM sqlite_schema)",
+        [],
+        |r| {
+            Ok(Probe {
+                version: r.get(0)?,
+                application_id: r.get(1)?,
+                objects: r.get(2)?,
+            })
+        },
+    )
+    .map_err(|e| classify_open_error(e, path))
 }
 
 /// Rejects files we must not use; returns whether migration is needed.

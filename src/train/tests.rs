@@ -65,6 +65,7 @@ pub(super) fn trial(epochs: usize, lr: f64, dropout: f64) -> TrialConfig {
             compression: 0.5,
             stem: Stem::Imagenet,
             stem_pool: None,
+            stem_channels: None,
             dropout,
         },
         train: TrainConfig {

@@ -59,10 +59,11 @@ impl Plan {
     pub fn new(model: &ModelConfig, dataset: Dataset) -> Self {
         let k = model.growth_rate;
         let size = dataset.image_size();
-        let (conv, c_out) = match model.stem {
-            Stem::Imagenet => (Window::same(7, 2, size), 2 * k),
-            Stem::Cifar => (Window::same(3, 1, size), 2 * k),
+        let conv = match model.stem {
+            Stem::Imagenet => Window::same(7, 2, size),
+            Stem::Cifar => Window::same(3, 1, size),
         };
+        let c_out = model.stem_width();
         let pool = model
             .uses_stem_pool()
             .then(|| Window::valid(3, 2, conv.size_out));

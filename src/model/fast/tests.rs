@@ -70,6 +70,25 @@ fn variants() -> Vec<Variant> {
             model: model(3, &[2, 1], Cifar, None, false, Growth, 0.3),
             dataset: Dataset::Cifar10,
         },
+        // A stem narrower than 2k (the paper's plain networks use 16 for any k), on both
+        // stems: every later shape follows the stem's width, not the growth rate.
+        Variant {
+            name: "stem_channels 5 (not 2k = 12), 3x3 stem, basic, compression 1",
+            model: ModelConfig {
+                stem_channels: Some(5),
+                compression: 1.0,
+                ..model(6, &[2, 2], Cifar, None, false, Compression, 0.0)
+            },
+            dataset: Dataset::Cifar10,
+        },
+        Variant {
+            name: "stem_channels 11 (not 2k = 8), 7x7/2 + pool, bottleneck, growth",
+            model: ModelConfig {
+                stem_channels: Some(11),
+                ..model(4, &[2, 1], Imagenet, None, true, Growth, 0.1)
+            },
+            dataset: Dataset::Mnist,
+        },
         // Wide layers (a 128-channel bottleneck, an 80-channel transition): the products
         // with more than 64 output rows take the `gemm` and im2col paths.
         Variant {

@@ -124,3 +124,34 @@ fn an_axis_can_switch_whole_optimizer_tables() {
         )
     );
 }
+
+#[test]
+fn stem_channels_can_be_swept_and_unset_it_follows_each_trials_growth_rate() {
+    let swept = ok(&format!(
+        "{MIN}[sweep.axes]\n\"model.stem_channels\" = [16, 24]\n"
+    ));
+    let t = swept.trials();
+    let widths: Vec<_> = t.iter().map(|t| t.config.model.stem_width()).collect();
+    assert_eq!(widths, [16, 24]);
+    // With k = 12, 24 is the default stem: the same trial as the base file's.
+    let base = ok(MIN).trials();
+    assert_eq!(t[1].hash, base[0].hash);
+    assert_ne!(t[0].hash, base[0].hash);
+    // Unset, the stem is 2k of each trial's own growth rate.
+    let growth = ok(&format!(
+        "{MIN}[sweep.axes]\n\"model.growth_rate\" = [8, 40]\n"
+    ));
+    let widths: Vec<_> = growth
+        .trials()
+        .iter()
+        .map(|t| t.config.model.stem_width())
+        .collect();
+    assert_eq!(widths, [16, 80]);
+    // A bad value is reported at its element.
+    let d = errors(&format!(
+        "{MIN}[sweep.axes]\n\"model.stem_channels\" = [16, 0]\n"
+    ));
+    assert_eq!(d.len(), 1, "{d:#?}");
+    assert_eq!((d[0].line, d[0].column), (12, 30));
+    assert_eq!(d[0].message, "expected an integer in [1, 2048], found 0");
+}

@@ -31,7 +31,8 @@ fn identical_configs_hash_equal_however_they_are_written() {
         with(
             MIN,
             "blocks = [4, 4, 4]",
-            "dropout = 0.0\nblocks = [ 4,4,4 ]\nstem = \"imagenet\"\nbottleneck = true"
+            "dropout = 0.0\nblocks = [ 4,4,4 ]\nstem = \"imagenet\"\nbottleneck = true\n\
+             stem_channels = 24"
         )
     );
     assert_eq!(ok(&spelled_out).trials()[0].hash, ok(MIN).trials()[0].hash);

@@ -20,7 +20,7 @@ fn unknown_keys_are_named_at_their_key_listing_accepted_keys() {
             1,
             "model.growth_rte",
             "unknown key \"growth_rte\": expected one of growth_rate, blocks, bottleneck, \
-             transition, compression, stem, stem_pool, dropout"
+             transition, compression, stem, stem_pool, stem_channels, dropout"
         )
     );
     assert_eq!(
@@ -117,7 +117,8 @@ fn type_errors_are_located_at_the_value() {
             3,
             11,
             "data.dataset",
-            "expected one of \"mnist\", \"mnist-mini\", \"cifar10\", found \"svhn\""
+            "expected one of \"mnist\", \"mnist-mini\", \"fashion-mnist\", \"cifar10\", \
+             found \"svhn\""
         )
     );
     assert_eq!(

@@ -28,6 +28,7 @@ fn full_valid_file_round_trips_into_every_field() {
             compression: 0.5,
             stem: Stem::Imagenet,
             stem_pool: None,
+            stem_channels: None,
             dropout: 0.2,
         },
         train: TrainConfig {
@@ -195,7 +196,7 @@ fn absent_keys_take_their_defaults_and_no_sweep_is_one_trial() {
 
 #[test]
 fn augment_is_accepted_for_every_dataset() {
-    for dataset in ["mnist", "mnist-mini", "cifar10"] {
+    for dataset in ["mnist", "mnist-mini", "fashion-mnist", "cifar10"] {
         let text = with(
             MIN,
             "dataset = \"mnist\"",

@@ -121,6 +121,50 @@ fn each_value_rule_is_reported_at_its_value_with_its_key() {
             ),
         ),
         (
+            model_lines("stem_channels = 0"),
+            err(
+                7,
+                17,
+                "model.stem_channels",
+                "expected an integer in [1, 2048], found 0",
+            ),
+        ),
+        (
+            model_lines("stem_channels = 2049"),
+            err(
+                7,
+                17,
+                "model.stem_channels",
+                "expected an integer in [1, 2048], found 2049",
+            ),
+        ),
+        (
+            model_lines("stem_channels = -16"),
+            err(
+                7,
+                17,
+                "model.stem_channels",
+                "expected a non-negative integer, found integer -16",
+            ),
+        ),
+        (
+            // A 1-channel stem leaves the first transition floor(0.4 x 2) = 0 channels,
+            // where the default 2k = 2 would keep floor(0.4 x 3) = 1.
+            with(
+                &with(MIN, "growth_rate = 12", "growth_rate = 1"),
+                "blocks = [4, 4, 4]",
+                "blocks = [1, 1]\ntransition = \"compression\"\ncompression = 0.4\n\
+                 stem_channels = 1",
+            ),
+            err(
+                8,
+                15,
+                "model.compression",
+                "expected a compression that keeps at least 1 channel, found 0.4: \
+                 transition 1 would keep floor(0.4 x 2) = 0 channels",
+            ),
+        ),
+        (
             model_lines("stem = \"cifar\"\nstem_pool = true"),
             err(
                 8,
@@ -513,7 +557,7 @@ fn sweep_rules_are_reported_at_their_values() {
                 28,
                 "sweep.axes.\"data.dataset\"[1]",
                 "data.dataset = \"svhn\": expected one of \"mnist\", \"mnist-mini\", \
-                 \"cifar10\", found \"svhn\"",
+                 \"fashion-mnist\", \"cifar10\", found \"svhn\"",
             ),
         ),
     ];
@@ -602,6 +646,7 @@ fn every_listed_axis_key_names_a_real_config_key() {
         );
         let mut base = ok(&text).base;
         base.model.stem_pool = Some(true);
+        base.model.stem_channels = Some(16);
         let json = serde_json::to_value(&base).unwrap();
         for key in sweep::AXIS_KEYS {
             let mut node = &json;
