@@ -42,6 +42,10 @@ pub enum StoreError {
     #[error("no run with id {0}")]
     NoSuchRun(i64),
 
+    /// A query stopped by its [`super::QueryCanceller`] (Ctrl-C, a timeout, Esc).
+    #[error("query interrupted before it finished")]
+    Interrupted,
+
     #[error("invalid {what}: {detail}")]
     Invalid { what: &'static str, detail: String },
 }
@@ -84,7 +88,7 @@ impl StoreError {
     /// Whether the user gave something wrong (a file that is not our store, SQL that writes, an
     /// unknown run id) rather than the store failing: the CLI exits with 2 for these.
     pub fn is_bad_input(&self) -> bool {
-        !matches!(self, StoreError::Sqlite { .. })
+        !matches!(self, StoreError::Sqlite { .. } | StoreError::Interrupted)
     }
 }
 
