@@ -133,9 +133,11 @@ pub fn dispatch(cli: Cli) -> Result<()> {
                 format,
             )
         }
-        Command::Query { sql, format } => {
-            write_rows(&mut out, &inspect::query(&cli.db, &sql)?, format)
-        }
+        Command::Query {
+            sql,
+            format,
+            timeout,
+        } => write_rows(&mut out, &super::query::query(&cli.db, &sql, timeout)?, format),
         Command::Export {
             experiment,
             runs,

@@ -3,6 +3,7 @@
 mod commands;
 mod inspect;
 pub mod output;
+mod query;
 
 use std::path::PathBuf;
 
@@ -128,9 +129,12 @@ pub enum Command {
         #[arg(long, default_value_t = 800)]
         height: u32,
     },
-    /// Run a read-only SQL query over the results.
+    /// Run a read-only SQL query over the results. Ctrl-C stops it (exit 130).
     Query {
         sql: String,
+        /// Stop the query after this many seconds (fractions allowed) and exit with 124.
+        #[arg(long, value_name = "SECONDS", value_parser = query::parse_timeout)]
+        timeout: Option<std::time::Duration>,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -183,6 +187,9 @@ pub struct UsageError(pub String);
 pub fn exit_code(err: &anyhow::Error) -> i32 {
     if err.is::<crate::runner::Interrupted>() {
         return 130;
+    }
+    if let Some(stopped) = err.downcast_ref::<query::QueryStopped>() {
+        return stopped.exit_code();
     }
     let bad_input = err.chain().any(|e| {
         e.is::<UsageError>()
