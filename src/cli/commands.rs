@@ -71,6 +71,19 @@ pub fn dispatch(cli: Cli) -> Result<()> {
                     s.skipped_elsewhere
                 )?;
             }
+            // For a person at a terminal only: piped or logged output stays as it was.
+            if !quiet && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                let name = &experiment.name;
+                let bin = if options.db == Path::new("densenet-lab.db") {
+                    "densenet-lab".to_string()
+                } else {
+                    format!("densenet-lab --db {}", options.db.display())
+                };
+                writeln!(
+                    out,
+                    "next: `{bin}` opens the dashboard, `{bin} compare {name}` tabulates test accuracy, `{bin} export --experiment {name} --out {name}.png` charts it"
+                )?;
+            }
             if s.failed > 0 {
                 anyhow::bail!(
                     "{} trial(s) failed; see `densenet-lab runs --experiment {}`",
