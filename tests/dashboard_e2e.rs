@@ -138,7 +138,7 @@ fn dashboard_in_a_pty_moves_through_views_and_quits_cleanly() {
         "-s",
         "dash",
         "-x",
-        "100",
+        "110",
         "-y",
         "30",
         "env",
@@ -344,6 +344,6 @@ fn dashboard_keeps_working_during_an_endless_query_and_esc_cancels_it() {
     tmux.keys(&["Tab"]);
     tmux.wait_for("selected: 0");
     tmux.keys(&["q"]);
-    let s = tmux.wait_for("EXIT=");
-    assert!(s.contains("EXIT=0"), "exit status: {s}");
+    // "EXIT=" alone would match the typed command line before the shell prints the status.
+    tmux.wait_for("EXIT=0");
 }

@@ -46,7 +46,10 @@ fn sigint_stops_an_endless_query_with_exit_130() {
     let deadline = Instant::now() + Duration::from_secs(20);
     while !catches_sigint(pid) {
         assert!(child.try_wait().unwrap().is_none(), "query ended by itself");
-        assert!(Instant::now() < deadline, "query never installed its handler");
+        assert!(
+            Instant::now() < deadline,
+            "query never installed its handler"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     // Let it get well into the query; it must still be running then.
@@ -81,7 +84,10 @@ fn timeout_stops_an_endless_query_with_exit_124() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(124), "{stderr}");
-    assert!(stderr.contains("timed out after 500ms (--timeout)"), "{stderr}");
+    assert!(
+        stderr.contains("timed out after 500ms (--timeout)"),
+        "{stderr}"
+    );
     assert!(out.stdout.is_empty());
 }
 

@@ -150,7 +150,11 @@ pub fn dispatch(cli: Cli) -> Result<()> {
             sql,
             format,
             timeout,
-        } => write_rows(&mut out, &super::query::query(&cli.db, &sql, timeout)?, format),
+        } => write_rows(
+            &mut out,
+            &super::query::query(&cli.db, &sql, timeout)?,
+            format,
+        ),
         Command::Export {
             experiment,
             runs,

@@ -79,7 +79,9 @@ impl Watchdog {
                 let now = if sigint.load(Ordering::SeqCst) {
                     Some(BY_SIGINT)
                 } else {
-                    deadline.filter(|d| Instant::now() >= *d).map(|_| BY_TIMEOUT)
+                    deadline
+                        .filter(|d| Instant::now() >= *d)
+                        .map(|_| BY_TIMEOUT)
                 };
                 if let Some(r) = now {
                     let _ = why.compare_exchange(NOTHING, r, Ordering::SeqCst, Ordering::SeqCst);

@@ -611,7 +611,10 @@ fn query_canceller_stops_an_endless_query_from_another_thread() {
     done.store(true, std::sync::atomic::Ordering::SeqCst);
     watcher.join().unwrap();
     assert!(matches!(err, StoreError::Interrupted), "{err:?}");
-    assert!(!err.is_bad_input(), "a cancelled query is not the user's bad input");
+    assert!(
+        !err.is_bad_input(),
+        "a cancelled query is not the user's bad input"
+    );
     // The connection is usable again afterwards.
     let r = store.query("SELECT count(*) AS n FROM runs").unwrap();
     assert_eq!(r.rows, vec![vec![json!(0)]]);

@@ -6,10 +6,10 @@ use std::process::{Command as Process, Stdio};
 
 use super::app::{App, Paths, View};
 use super::editor::Editor;
+use super::jobs::{Jobs, Outcome};
 use super::poll::rescan_files;
 use super::views::curves;
 use crate::plot;
-use super::jobs::{Jobs, Outcome};
 use crate::store::{QueryResult, RunStatus, Store, StoreError};
 
 /// Rows kept from an ad-hoc SELECT (the rest would only slow the screen down).
@@ -181,13 +181,15 @@ pub fn launch_file(app: &mut App, file: &Path) {
 /// worker: the write may wait for the trainer's lock.
 pub fn stop_run(app: &App, jobs: &mut Jobs, id: i64) {
     let db = app.paths.db.clone();
-    jobs.spawn(move || match Store::open(&db).and_then(|s| s.request_stop(id)) {
-        Ok(true) => Ok(format!(
-            "asked run {id} to stop; it stops within a few seconds, resumable"
-        )),
-        Ok(false) => Err(format!("run {id} is not running")),
-        Err(e) => Err(format!("cannot ask run {id} to stop: {e}")),
-    });
+    jobs.spawn(
+        move || match Store::open(&db).and_then(|s| s.request_stop(id)) {
+            Ok(true) => Ok(format!(
+                "asked run {id} to stop; it stops within a few seconds, resumable"
+            )),
+            Ok(false) => Err(format!("run {id} is not running")),
+            Err(e) => Err(format!("cannot ask run {id} to stop: {e}")),
+        },
+    );
 }
 
 /// Launches `run` on the run's experiment file, which resumes an unfinished run from its last
@@ -197,7 +199,8 @@ pub fn rerun_run(app: &App, jobs: &mut Jobs, id: i64) {
     let paths = app.paths.clone();
     let unsaved = unsaved_file(app);
     jobs.spawn(move || {
-        let path = rerun_file(&paths.db, id).map_err(|e| format!("cannot re-run run {id}: {e:#}"))?;
+        let path =
+            rerun_file(&paths.db, id).map_err(|e| format!("cannot re-run run {id}: {e:#}"))?;
         launched(&paths, &path, unsaved.as_deref())
     });
 }

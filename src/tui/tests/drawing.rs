@@ -5,8 +5,8 @@ use ratatui::style::{Color, Modifier};
 
 use super::*;
 use crate::tui::app::View;
-use crate::tui::keys::{Command, handle_key};
 use crate::tui::jobs::Jobs;
+use crate::tui::keys::{Command, handle_key};
 use crate::tui::{actions, keys};
 
 fn key(app: &mut App, code: KeyCode) -> Option<Command> {
@@ -26,8 +26,14 @@ fn runs_view_shows_headers_rows_status_and_metrics_in_columns() {
     );
     let h = find_line(&l, "experiment");
     for col in [
-        "id", "status", "growth", "dropout", "epoch", "progress", "best test acc%",
-        "last test acc%",
+        "id",
+        "status",
+        "growth",
+        "dropout",
+        "epoch",
+        "progress",
+        "best test%",
+        "last test%",
     ] {
         assert!(l[h].contains(col), "header lacks {col}: {}", l[h]);
     }
@@ -39,7 +45,7 @@ fn runs_view_shows_headers_rows_status_and_metrics_in_columns() {
     assert!(l[r1].contains("✓ done"), "{}", l[r1]);
     assert_eq!(col_of(&l, r1, "✓ done"), col_of(&l, h, "status"));
     assert_eq!(col_of(&l, r1, "3/3"), col_of(&l, h, "epoch"));
-    assert_eq!(col_of(&l, r1, "91.00"), col_of(&l, h, "best test acc%"));
+    assert_eq!(col_of(&l, r1, "91.00"), col_of(&l, h, "best test%"));
     assert!(
         l[r1].contains("1500") && l[r1].contains("grid"),
         "{}",
@@ -68,8 +74,8 @@ fn runs_view_fits_80x24_and_marks_selection() {
     let (mut app, _p) = loaded(&fx, true);
     key(&mut app, KeyCode::Char(' '));
     let l = lines(&render(&mut app, 80, 24));
-    let h = find_line(&l, "best test acc%");
-    for col in ["id", "status", "growth", "dropout", "epoch", "best test acc%"] {
+    let h = find_line(&l, "best test%");
+    for col in ["id", "status", "growth", "dropout", "epoch", "best test%"] {
         assert!(l[h].contains(col), "80 cols lacks {col}: {}", l[h]);
     }
     assert!(l[h + 1].starts_with('●'), "selected mark: {}", l[h + 1]);
@@ -279,7 +285,10 @@ fn editor_shows_errors_with_line_and_column_while_typing() {
     assert!(actions::save_editor(&mut app));
     assert!(!app.files.editor.as_ref().unwrap().dirty);
     key(&mut app, KeyCode::Esc);
-    assert!(app.files.editor.is_none(), "saved: Esc closes without asking");
+    assert!(
+        app.files.editor.is_none(),
+        "saved: Esc closes without asking"
+    );
 }
 
 #[test]

@@ -62,7 +62,14 @@ fn esc_with_unsaved_changes_asks_and_esc_again_keeps_editing() {
     assert_eq!(on_disk(&path), before);
     // Typing goes on where it was.
     key(&mut app, KeyCode::Char('x'));
-    assert!(app.files.editor.as_ref().unwrap().text().starts_with("# note\nx"));
+    assert!(
+        app.files
+            .editor
+            .as_ref()
+            .unwrap()
+            .text()
+            .starts_with("# note\nx")
+    );
 }
 
 #[test]

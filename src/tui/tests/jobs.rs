@@ -89,7 +89,10 @@ fn a_new_query_replaces_the_running_one() {
     settle(&mut jobs, &mut app);
     let r = app.query.result.as_ref().expect("the second query's rows");
     assert_eq!(r.rows.len(), 5);
-    assert!(!app.query.focused, "a result leaves the prompt for scrolling");
+    assert!(
+        !app.query.focused,
+        "a result leaves the prompt for scrolling"
+    );
 }
 
 #[test]
@@ -111,7 +114,10 @@ fn a_query_before_the_store_exists_is_an_error_not_a_thread() {
     let mut jobs = Jobs::new();
     jobs.start_query(&mut app, "SELECT 1");
     assert!(!jobs.busy());
-    assert_eq!(app.query.error.as_deref(), Some("the store is not open yet"));
+    assert_eq!(
+        app.query.error.as_deref(),
+        Some("the store is not open yet")
+    );
 }
 
 #[test]

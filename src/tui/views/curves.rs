@@ -312,7 +312,11 @@ mod tests {
         // Loss stays as it is.
         app.curves.kind = CurveKind::Loss;
         let m = chart_model(&app);
-        assert!(m.series[0].points.iter().all(|p| p.1 <= 1.0), "{:?}", m.series[0]);
+        assert!(
+            m.series[0].points.iter().all(|p| p.1 <= 1.0),
+            "{:?}",
+            m.series[0]
+        );
     }
 
     #[test]

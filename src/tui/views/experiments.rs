@@ -144,7 +144,10 @@ fn draw_leaving(
         Leave::Quit => "quit",
     };
     let lines = vec![
-        Line::from(Span::styled(format!("{name} has unsaved changes."), t.title())),
+        Line::from(Span::styled(
+            format!("{name} has unsaved changes."),
+            t.title(),
+        )),
         Line::from(""),
         Line::from(format!("  s  save and {then}")),
         Line::from(format!("  d  discard the changes and {then}")),

@@ -40,8 +40,8 @@ fn header(col: &Column) -> String {
         Column::Axis(k) => format::short_key(k),
         Column::Epoch => "epoch".into(),
         // Said in full: a newcomer should not need the help to know these are test accuracy.
-        Column::Best => "best test acc%".into(),
-        Column::Last => "last test acc%".into(),
+        Column::Best => "best test%".into(),
+        Column::Last => "last test%".into(),
         Column::Loss => "loss".into(),
         Column::Speed => "img/s".into(),
         Column::Eta => "ETA".into(),
