@@ -139,7 +139,7 @@ fn dashboard_in_a_pty_moves_through_views_and_quits_cleanly() {
         "-s",
         "dash",
         "-x",
-        "100",
+        "110",
         "-y",
         "30",
         "env",
@@ -250,4 +250,102 @@ fn dashboard_in_a_pty_moves_through_views_and_quits_cleanly() {
             .iter()
             .all(|r| r.status == RunStatus::Done)
     );
+}
+
+/// The endless query of issue 12: without a cancel it would run until the store ends.
+const ENDLESS: &str =
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) FROM c";
+
+#[test]
+fn dashboard_keeps_working_during_an_endless_query_and_esc_cancels_it() {
+    if !densenet_lab::preconditions::tool_runs("tmux", "-V") {
+        let test = "dashboard_keeps_working_during_an_endless_query_and_esc_cancels_it";
+        densenet_lab::preconditions::missing(test, "tmux", "tmux is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("lab.db");
+    fixture(&db);
+    std::fs::create_dir(dir.path().join("experiments")).unwrap();
+    let toml = dir.path().join("experiments/e2e.toml");
+    std::fs::write(&toml, densenet_lab::spec::render_template("e2e")).unwrap();
+    let tmux = Tmux {
+        socket: format!("dash-query-{}", std::process::id()),
+    };
+    tmux.cmd(&[
+        "-f",
+        "/dev/null",
+        "new-session",
+        "-d",
+        "-s",
+        "dash",
+        "-x",
+        "110",
+        "-y",
+        "30",
+        "env",
+        "PS1=$ ",
+        "sh",
+    ]);
+    let bin = env!("CARGO_BIN_EXE_densenet-lab");
+    let line = format!(
+        "cd {} && {bin} --db lab.db; echo EXIT=$?",
+        dir.path().display()
+    );
+    tmux.keys(&[&line, "Enter"]);
+    tmux.wait_for("✓ done");
+
+    tmux.keys(&["6"]);
+    tmux.wait_for("Esc leave prompt");
+    tmux.keys(&["-l", ENDLESS]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("running for");
+    // The clock ticks: the dashboard keeps drawing while the query runs.
+    tmux.wait_for("running for 2 s");
+    // Other views switch and draw.
+    tmux.keys(&["Tab"]);
+    let s = tmux.wait_for("selected: 0");
+    assert!(s.contains("✓ done"), "{s}");
+    tmux.keys(&["6"]);
+    tmux.wait_for("running for");
+    // Esc cancels, visibly; a query after it runs as usual.
+    tmux.keys(&["Escape"]);
+    let s = tmux.wait_for("query cancelled after");
+    assert!(!s.contains("running for"), "{s}");
+    // The prompt still has the keyboard (and the endless SQL): clear it.
+    tmux.keys(&["C-u"]);
+    tmux.keys(&["-l", "SELECT count(*) AS n FROM runs"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("1 row(s)");
+
+    // The editor's Esc asks before it drops anything; Esc on the question keeps editing.
+    let before = std::fs::read_to_string(&toml).unwrap();
+    tmux.keys(&["4"]);
+    tmux.wait_for("e2e.toml");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("valid experiment");
+    tmux.keys(&["-l", "# draft"]);
+    tmux.wait_for("[modified]");
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("has unsaved changes.");
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("still editing e2e.toml");
+    let s = tmux.wait_for("[modified]");
+    assert!(!s.contains("has unsaved changes."), "{s}");
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("has unsaved changes.");
+    tmux.keys(&["d"]);
+    tmux.wait_for("changes discarded");
+    assert_eq!(std::fs::read_to_string(&toml).unwrap(), before);
+
+    // Quitting does not wait for a query that never ends.
+    tmux.keys(&["6", "C-u"]);
+    tmux.keys(&["-l", ENDLESS]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("running for");
+    tmux.keys(&["Tab"]);
+    tmux.wait_for("selected: 0");
+    tmux.keys(&["q"]);
+    // "EXIT=" alone would match the typed command line before the shell prints the status.
+    tmux.wait_for("EXIT=0");
 }

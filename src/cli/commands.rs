@@ -73,6 +73,19 @@ pub fn dispatch(mut cli: Cli) -> Result<()> {
                     s.skipped_elsewhere
                 )?;
             }
+            // For a person at a terminal only: piped or logged output stays as it was.
+            if !quiet && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                let name = &experiment.name;
+                let bin = if options.db == Path::new("densenet-lab.db") {
+                    "densenet-lab".to_string()
+                } else {
+                    format!("densenet-lab --db {}", options.db.display())
+                };
+                writeln!(
+                    out,
+                    "next: `{bin}` opens the dashboard, `{bin} compare {name}` tabulates test accuracy, `{bin} export --experiment {name} --out {name}.png` charts it"
+                )?;
+            }
             if s.failed > 0 {
                 anyhow::bail!(
                     "{} trial(s) failed; see `densenet-lab runs --experiment {}`",
@@ -149,9 +162,14 @@ pub fn dispatch(mut cli: Cli) -> Result<()> {
                 format,
             )
         }
-        Command::Query { sql, format, store } => write_rows(
+        Command::Query {
+            sql,
+            format,
+            timeout,
+            store,
+        } => write_rows(
             &mut out,
-            &inspect::query(&cli.db_for(&store), &sql)?,
+            &super::query::query(&cli.db_for(&store), &sql, timeout)?,
             format,
         ),
         Command::Export {

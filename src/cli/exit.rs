@@ -7,7 +7,7 @@ pub struct UsageError(pub String);
 
 /// Every exit code the program gives, with what it means: the README's table and `--help`
 /// say the same (tests hold them to this list).
-pub const EXIT_CODES: [(i32, &str); 4] = [
+pub const EXIT_CODES: [(i32, &str); 5] = [
     (
         0,
         "success; also when whoever reads the output stops early (`densenet-lab runs | head -1`)",
@@ -24,14 +24,17 @@ pub const EXIT_CODES: [(i32, &str); 4] = [
          path that cannot be written, an unknown metric or chart format",
     ),
     (
+        124,
+        "`query --timeout SECONDS` ran out before the query finished (as timeout(1))",
+    ),
+    (
         130,
-        "interrupted by Ctrl-C (SIGINT): `run` asks its trials to stop and exits when they have",
+        "interrupted by Ctrl-C (SIGINT): `run` asks its trials to stop and exits when they have; `query` stops its statement",
     ),
 ];
 
 /// The top-level `--help`'s footer (`-h` shows the short one).
-pub const HELP_SHORT: &str =
-    "Exit codes: 0 success, 1 failure, 2 bad input, 130 interrupted (--help says more).";
+pub const HELP_SHORT: &str = "Exit codes: 0 success, 1 failure, 2 bad input, 124 query timed out, 130 interrupted (--help says more).";
 pub const HELP_LONG: &str = "\
 Exit codes:
   0    success; also when whoever reads the output stops early (`densenet-lab runs | head -1`)
@@ -41,7 +44,9 @@ Exit codes:
        a missing or broken data file (`data verify` included), an unknown run id or experiment
        name, SQL that writes or does not parse, a file that is not a densenet-lab database, a
        database path that cannot be written, an unknown metric or chart format
-  130  interrupted by Ctrl-C (SIGINT): `run` asks its trials to stop and exits when they have
+  124  `query --timeout SECONDS` ran out before the query finished (as timeout(1))
+  130  interrupted by Ctrl-C (SIGINT): `run` asks its trials to stop and exits when they have;
+       `query` stops its statement
 
 Environment: DENSENET_LAB_DB (default of --db), DENSENET_LAB_DATA (default of --data-dir),
 DENSENET_LAB_ENGINE=burn (train on burn's graph instead of the CPU executor), RAYON_NUM_THREADS
@@ -52,6 +57,9 @@ DENSENET_LAB_ENGINE=burn (train on burn's graph instead of the CPU executor), RA
 pub fn exit_code(err: &anyhow::Error) -> i32 {
     if err.is::<crate::runner::Interrupted>() {
         return 130;
+    }
+    if let Some(stopped) = err.downcast_ref::<super::query::QueryStopped>() {
+        return stopped.exit_code();
     }
     if is_broken_pipe(err) {
         return 0;

@@ -1,4 +1,4 @@
-//! The read-only commands: `runs`, `show`, `compare`, `query`.
+//! The read-only commands: `runs`, `show`, `compare` (`query` has its own module).
 
 use std::io::Write;
 use std::path::Path;
@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::output::{Rows, write_rows};
 use super::{Format, UsageError};
 use crate::report::{self, RunPoint};
-use crate::store::{MetricName, RunRow, Scope, Split, Store, StoreError};
+use crate::store::{MetricName, RunRow, Scope, Split, Store};
 
 /// The store for reading; a missing file is the user's mistake (exit code 2).
 pub fn open(db: &Path) -> Result<Store> {
@@ -243,19 +243,4 @@ pub fn compare(db: &Path, experiment: &str, pivot: Option<(String, String)>) -> 
         None => report::long_table(&points, &axes),
     };
     Ok(Rows { columns, rows })
-}
-
-pub fn query(db: &Path, sql: &str) -> Result<Rows> {
-    let store = open(db)?;
-    // A malformed statement is the user's input too: report it as such (exit code 2).
-    let result = store.query(sql).map_err(|e| -> anyhow::Error {
-        match e {
-            StoreError::Sqlite { .. } => UsageError(format!("SQL error: {e}")).into(),
-            other => other.into(),
-        }
-    })?;
-    Ok(Rows {
-        columns: result.columns,
-        rows: result.rows,
-    })
 }

@@ -4,6 +4,7 @@ mod commands;
 mod exit;
 mod inspect;
 pub mod output;
+mod query;
 
 use std::path::PathBuf;
 
@@ -203,10 +204,13 @@ pub enum Command {
         store: StoreArg,
     },
     /// Run a read-only SQL query over the results (tables: experiments, runs, metrics,
-    /// checkpoints; view run_summary).
+    /// checkpoints; view run_summary). Ctrl-C stops it (exit 130).
     Query {
         /// One SELECT (or WITH ... SELECT) statement; statements that write are refused.
         sql: String,
+        /// Stop the query after this many seconds (fractions allowed) and exit with 124.
+        #[arg(long, value_name = "SECONDS", value_parser = query::parse_timeout)]
+        timeout: Option<std::time::Duration>,
         /// How to print the result.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,

@@ -46,6 +46,9 @@ pub enum StoreError {
         "run {0} is no longer held by this process (its claim was reaped and perhaps taken by another process); nothing more is written"
     )]
     ClaimLost(i64),
+    /// A query stopped by its [`super::QueryCanceller`] (Ctrl-C, a timeout, Esc).
+    #[error("query interrupted before it finished")]
+    Interrupted,
 
     #[error("invalid {what}: {detail}")]
     Invalid { what: &'static str, detail: String },
@@ -89,7 +92,10 @@ impl StoreError {
     /// Whether the user gave something wrong (a file that is not our store, SQL that writes, an
     /// unknown run id) rather than the store failing: the CLI exits with 2 for these.
     pub fn is_bad_input(&self) -> bool {
-        !matches!(self, StoreError::Sqlite { .. } | StoreError::ClaimLost(_))
+        !matches!(
+            self,
+            StoreError::Sqlite { .. } | StoreError::ClaimLost(_) | StoreError::Interrupted
+        )
     }
 }
 

@@ -26,6 +26,7 @@ use rusqlite::{Connection, OpenFlags};
 
 pub use error::{StoreError, retry_busy};
 pub use lifecycle::{CLAIMABLE, Claim, ClaimOutcome, Holder, STALE_AFTER};
+pub use query::QueryCanceller;
 pub use schema::{APPLICATION_ID, VERSION as SCHEMA_VERSION};
 pub use types::{
     MetricName, MetricRow, NewRun, PolledMetric, QueryResult, RunRow, RunStatus, Scope, Split,

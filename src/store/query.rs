@@ -1,11 +1,13 @@
 //! Ad-hoc SQL for the `query` command, guarded so it can never modify the store,
 //! even when handed the trainer's read-write connection.
 
+use std::sync::Arc;
+
 use rusqlite::types::ValueRef;
 use serde_json::Value;
 
 use super::Store;
-use super::error::{Context, StoreError};
+use super::error::StoreError;
 use super::types::QueryResult;
 
 /// Statement kinds a query may start with. `sqlite3_stmt_readonly` is the main guard, but it
@@ -125,7 +127,42 @@ fn to_json(v: ValueRef<'_>) -> Value {
     }
 }
 
+/// Stops the query running on one connection, from any thread: a query that never ends
+/// (a recursive CTE without a limit, a huge cross join) must not hold its caller hostage.
+/// Cancelling while no statement runs does nothing, so a caller that must be sure keeps
+/// cancelling until the query has returned.
+#[derive(Clone)]
+pub struct QueryCanceller(Arc<rusqlite::InterruptHandle>);
+
+impl QueryCanceller {
+    /// The running statement fails with [`StoreError::Interrupted`] at its next step.
+    pub fn cancel(&self) {
+        self.0.interrupt();
+    }
+}
+
+/// SQLite's "interrupted" result becomes its own error, so callers can tell a cancelled
+/// query from a failed one.
+fn interrupted_or(e: rusqlite::Error, ctx: impl FnOnce() -> String) -> StoreError {
+    match e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::OperationInterrupted =>
+        {
+            StoreError::Interrupted
+        }
+        source => StoreError::Sqlite {
+            context: ctx(),
+            source,
+        },
+    }
+}
+
 impl Store {
+    /// A handle that cancels whatever query runs on this store's connection.
+    pub fn query_canceller(&self) -> QueryCanceller {
+        QueryCanceller(Arc::new(self.conn.get_interrupt_handle()))
+    }
+
     /// Runs one read-only SQL statement and returns all its rows.
     /// Refuses writes (even on a read-write handle), transaction control, ATTACH, setter
     /// PRAGMAs, and more than one statement.
@@ -157,13 +194,14 @@ impl Store {
         }
         let columns: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
         let ctx = || "running query".to_string();
-        let mut rows = stmt.query([]).ctx(ctx)?;
+        let fail = |e| interrupted_or(e, ctx);
+        let mut rows = stmt.query([]).map_err(fail)?;
         let mut out = Vec::new();
-        while let Some(row) = rows.next().ctx(ctx)? {
+        while let Some(row) = rows.next().map_err(fail)? {
             let vals = (0..columns.len())
                 .map(|i| row.get_ref(i).map(to_json))
                 .collect::<rusqlite::Result<Vec<_>>>()
-                .ctx(ctx)?;
+                .map_err(fail)?;
             out.push(vals);
         }
         Ok(QueryResult { columns, rows: out })

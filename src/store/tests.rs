@@ -585,3 +585,35 @@ fn readers_migrate_a_version_1_store_once_then_read_it_read_only() {
         Err(StoreError::ReadOnlyQuery(_))
     ));
 }
+
+const ENDLESS: &str =
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c";
+
+#[test]
+fn query_canceller_stops_an_endless_query_from_another_thread() {
+    let (_d, path) = temp_db();
+    drop(Store::open(&path).unwrap());
+    let store = Store::open_read_only(&path).unwrap();
+    let canceller = store.query_canceller();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = std::sync::Arc::clone(&done);
+    // Cancelled again and again: a cancel before the statement starts is lost.
+    let watcher = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        while !flag.load(std::sync::atomic::Ordering::SeqCst) {
+            canceller.cancel();
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    });
+    let err = store.query(ENDLESS).unwrap_err();
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    watcher.join().unwrap();
+    assert!(matches!(err, StoreError::Interrupted), "{err:?}");
+    assert!(
+        !err.is_bad_input(),
+        "a cancelled query is not the user's bad input"
+    );
+    // The connection is usable again afterwards.
+    let r = store.query("SELECT count(*) AS n FROM runs").unwrap();
+    assert_eq!(r.rows, vec![vec![json!(0)]]);
+}

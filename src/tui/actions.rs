@@ -6,10 +6,11 @@ use std::process::{Command as Process, Stdio};
 
 use super::app::{App, Paths, View};
 use super::editor::Editor;
+use super::jobs::{Jobs, Outcome};
 use super::poll::rescan_files;
 use super::views::curves;
 use crate::plot;
-use crate::store::{RunStatus, Store};
+use crate::store::{QueryResult, RunStatus, Store, StoreError};
 
 /// Rows kept from an ad-hoc SELECT (the rest would only slow the screen down).
 pub const QUERY_ROWS: usize = 5000;
@@ -31,16 +32,37 @@ fn slug(s: &str) -> String {
         .collect()
 }
 
+/// Largest experiment file the preview and the editor read (a real one is a few KiB).
+pub const MAX_FILE: u64 = 1 << 20;
+
+/// Reads an experiment file for the preview or the editor on the UI thread, so only a
+/// regular file of at most [`MAX_FILE`] bytes: a FIFO named `x.toml` would block the
+/// dashboard for ever, a huge file for long.
+pub fn read_experiment_file(path: &Path) -> std::io::Result<String> {
+    let meta = fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    if meta.len() > MAX_FILE {
+        return Err(std::io::Error::other(format!(
+            "{} bytes, more than the {MAX_FILE} an experiment file may have here",
+            meta.len()
+        )));
+    }
+    fs::read_to_string(path)
+}
+
 pub fn open_editor(app: &mut App, path: &Path) {
-    match fs::read_to_string(path) {
+    match read_experiment_file(path) {
         Ok(text) => app.files.editor = Some(Editor::new(path, &text, app.theme)),
         Err(e) => app.error(format!("cannot read {}: {e}", path.display())),
     }
 }
 
-pub fn save_editor(app: &mut App) {
+/// Writes the editor's buffer to its file; returns whether it was saved.
+pub fn save_editor(app: &mut App) -> bool {
     let Some(ed) = app.files.editor.as_mut() else {
-        return;
+        return false;
     };
     let text = ed.text();
     match fs::write(&ed.path, &text) {
@@ -57,10 +79,12 @@ pub fn save_editor(app: &mut App) {
                     path.display()
                 ));
             }
+            true
         }
         Err(e) => {
             let msg = format!("cannot save {}: {e}", ed.path.display());
             app.error(msg);
+            false
         }
     }
 }
@@ -124,69 +148,87 @@ pub fn launch(paths: &Paths, file: &Path) -> std::io::Result<(u32, PathBuf)> {
     Ok((pid, log))
 }
 
-pub fn launch_file(app: &mut App, file: &Path) {
-    if app
-        .files
-        .editor
-        .as_ref()
-        .is_some_and(|e| e.dirty && e.path == file)
-    {
-        app.error("save the file first (Ctrl-S)");
-        return;
+/// The editor's file, if it has unsaved changes (launching it would train the old text).
+fn unsaved_file(app: &App) -> Option<PathBuf> {
+    let ed = app.files.editor.as_ref()?;
+    ed.dirty.then(|| ed.path.clone())
+}
+
+/// Launches `file` unless it is the editor's file with unsaved changes.
+fn launched(paths: &Paths, file: &Path, unsaved: Option<&Path>) -> Outcome {
+    if unsaved == Some(file) {
+        return Err("save the file first (Ctrl-S)".into());
     }
-    match launch(&app.paths, file) {
-        Ok((pid, log)) => app.info(format!(
+    match launch(paths, file) {
+        Ok((pid, log)) => Ok(format!(
             "launched {} (pid {pid}), log {}; its runs appear here as queued/running",
             file.display(),
             log.display()
         )),
-        Err(e) => app.error(format!("cannot launch {}: {e}", app.paths.binary.display())),
+        Err(e) => Err(format!("cannot launch {}: {e}", paths.binary.display())),
+    }
+}
+
+pub fn launch_file(app: &mut App, file: &Path) {
+    match launched(&app.paths, file, unsaved_file(app).as_deref()) {
+        Ok(note) => app.info(note),
+        Err(e) => app.error(e),
     }
 }
 
 /// Writes a stop request with a short-lived read-write connection (the dashboard's own stays
-/// read-only); the trial sees it at its next heartbeat, stops and becomes `stopped`.
-pub fn stop_run(app: &mut App, id: i64) {
-    // A run whose process is dead is reaped as `interrupted` first: nobody would stop it.
-    let asked = Store::open(&app.paths.db)
-        .and_then(|s| crate::runner::reap_dead_runs(&s).and_then(|_| s.request_stop(id)));
-    match asked {
-        Ok(true) => app.info(format!(
-            "asked run {id} to stop; it stops within a few seconds, resumable"
-        )),
-        Ok(false) => app.error(format!("run {id} is not running")),
-        Err(e) => app.error(format!("cannot ask run {id} to stop: {e}")),
-    }
+/// read-only); the trial sees it at its next heartbeat, stops and becomes `stopped`. On a
+/// worker: the write may wait for the trainer's lock.
+pub fn stop_run(app: &App, jobs: &mut Jobs, id: i64) {
+    let db = app.paths.db.clone();
+    jobs.spawn(
+        // A run whose process is dead is reaped as `interrupted` first: nobody would stop it.
+        move || match Store::open(&db)
+            .and_then(|s| crate::runner::reap_dead_runs(&s).and_then(|_| s.request_stop(id)))
+        {
+            Ok(true) => Ok(format!(
+                "asked run {id} to stop; it stops within a few seconds, resumable"
+            )),
+            Ok(false) => Err(format!("run {id} is not running")),
+            Err(e) => Err(format!("cannot ask run {id} to stop: {e}")),
+        },
+    );
 }
 
 /// Launches `run` on the run's experiment file, which resumes an unfinished run from its last
 /// checkpoint; a done or diverged run is first reset so that it trains from scratch (the reset
-/// refuses a run claimed meanwhile, and the launched `run` claims it like any other).
-pub fn rerun_run(app: &mut App, id: i64) {
-    let result = (|| -> anyhow::Result<PathBuf> {
-        let mut store = Store::open(&app.paths.db)?;
-        // A dead process's `running` run is `interrupted` (resumable), not running.
-        crate::runner::reap_dead_runs(&store)?;
-        let run = store
-            .run(id)?
-            .ok_or_else(|| anyhow::anyhow!("no run {id}"))?;
-        if run.status == RunStatus::Running {
-            anyhow::bail!("run {id} is running");
-        }
-        let (path, _) = store.experiment_source(&run.experiment)?.ok_or_else(|| {
-            anyhow::anyhow!("experiment {} has no file on record", run.experiment)
-        })?;
-        let path = PathBuf::from(path);
-        anyhow::ensure!(path.exists(), "{} no longer exists", path.display());
-        if matches!(run.status, RunStatus::Done | RunStatus::Diverged) {
-            store.reset_run(id)?;
-        }
-        Ok(path)
-    })();
-    match result {
-        Ok(path) => launch_file(app, &path),
-        Err(e) => app.error(format!("cannot re-run run {id}: {e:#}")),
+/// refuses a run claimed meanwhile, and the launched `run` claims it like any other). On a
+/// worker, like `stop_run`.
+pub fn rerun_run(app: &App, jobs: &mut Jobs, id: i64) {
+    let paths = app.paths.clone();
+    let unsaved = unsaved_file(app);
+    jobs.spawn(move || {
+        let path =
+            rerun_file(&paths.db, id).map_err(|e| format!("cannot re-run run {id}: {e:#}"))?;
+        launched(&paths, &path, unsaved.as_deref())
+    });
+}
+
+/// The experiment file of run `id`, the run reset first if it is done or diverged.
+fn rerun_file(db: &Path, id: i64) -> anyhow::Result<PathBuf> {
+    let mut store = Store::open(db)?;
+    // A dead process's `running` run is `interrupted` (resumable), not running.
+    crate::runner::reap_dead_runs(&store)?;
+    let run = store
+        .run(id)?
+        .ok_or_else(|| anyhow::anyhow!("no run {id}"))?;
+    if run.status == RunStatus::Running {
+        anyhow::bail!("run {id} is running");
     }
+    let (path, _) = store
+        .experiment_source(&run.experiment)?
+        .ok_or_else(|| anyhow::anyhow!("experiment {} has no file on record", run.experiment))?;
+    let path = PathBuf::from(path);
+    anyhow::ensure!(path.exists(), "{} no longer exists", path.display());
+    if matches!(run.status, RunStatus::Done | RunStatus::Diverged) {
+        store.reset_run(id)?;
+    }
+    Ok(path)
 }
 
 /// A SELECT/WITH is wrapped so that at most `QUERY_ROWS` rows come back.
@@ -200,31 +242,19 @@ fn limited(sql: &str) -> String {
     }
 }
 
-pub fn run_query(app: &mut App, store: Option<&Store>, sql: &str) {
-    let q = &mut app.query;
-    q.row = 0;
-    q.col = 0;
-    let Some(store) = store else {
-        q.result = None;
-        q.error = Some("the store is not open yet".into());
-        return;
-    };
-    // A wrapped statement that fails is retried as typed, so errors name the user's SQL.
-    let res = store.query(&limited(sql)).or_else(|_| store.query(sql));
-    match res {
-        Ok(r) => {
-            q.error = None;
-            q.focused = false;
-            q.result = Some(r);
-        }
-        Err(e) => {
-            q.result = None;
-            q.error = Some(e.to_string());
-        }
+/// Runs a query for the Query view (on a worker thread: see `jobs`). A wrapped statement
+/// that fails is retried as typed, so errors name the user's SQL; a cancelled one is not.
+pub fn query_limited(store: &Store, sql: &str) -> Result<QueryResult, StoreError> {
+    match store.query(&limited(sql)) {
+        Err(StoreError::Interrupted) => Err(StoreError::Interrupted),
+        Err(_) => store.query(sql),
+        ok => ok,
     }
 }
 
-pub fn export_chart(app: &mut App) {
+/// Builds the chart from what is on screen, then renders and writes the PNG on a worker
+/// thread (a large chart takes a noticeable while to rasterize).
+pub fn export_chart(app: &mut App, jobs: &mut Jobs) {
     if app.view != View::Curves {
         app.error("no chart on this view: x exports from the curves view");
         return;
@@ -244,13 +274,16 @@ pub fn export_chart(app: &mut App) {
         app.curves.kind.slug(),
         stamp()
     ));
-    // Errors as text: works with the placeholder's anyhow error and the real PlotError.
-    let res = match fs::create_dir_all(&app.paths.charts_dir) {
-        Err(e) => Err(e.to_string()),
-        Ok(()) => plot::write_chart(&chart, &path, 1200, 800).map_err(|e| format!("{e:#}")),
-    };
-    match res {
-        Ok(()) => app.info(format!("exported {}", path.display())),
-        Err(e) => app.error(format!("export to {} failed: {e}", path.display())),
-    }
+    let dir = app.paths.charts_dir.clone();
+    app.info(format!("exporting {}…", path.display()));
+    jobs.spawn(move || {
+        let res = match fs::create_dir_all(&dir) {
+            Err(e) => Err(e.to_string()),
+            Ok(()) => plot::write_chart(&chart, &path, 1200, 800).map_err(|e| format!("{e:#}")),
+        };
+        match res {
+            Ok(()) => Ok(format!("exported {}", path.display())),
+            Err(e) => Err(format!("export to {} failed: {e}", path.display())),
+        }
+    });
 }

@@ -4,6 +4,7 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use ratatui::layout::Rect;
 
@@ -155,6 +156,18 @@ pub struct FilesState {
     pub editor: Option<Editor>,
     /// The "new experiment" name prompt, while open.
     pub naming: Option<String>,
+    /// The editor has unsaved changes and the user asked to leave: the question
+    /// (save / discard / keep editing) is on screen, and this is what happens after it.
+    pub leaving: Option<Leave>,
+}
+
+/// What the user wanted when the unsaved-changes question came up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Leave {
+    /// Close the editor (Esc).
+    Close,
+    /// Quit the dashboard (q, Ctrl-C).
+    Quit,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -171,6 +184,17 @@ pub struct QueryState {
     pub error: Option<String>,
     pub row: usize,
     pub col: usize,
+    /// The query on its worker thread, while it runs.
+    pub running: Option<RunningQuery>,
+    /// Why the last query has no result although nothing failed (it was cancelled).
+    pub notice: Option<String>,
+}
+
+/// A query being run off the UI thread; the event loop keeps `elapsed` current.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunningQuery {
+    pub sql: String,
+    pub elapsed: Duration,
 }
 
 /// Whether the store could be read.

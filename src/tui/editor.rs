@@ -31,7 +31,7 @@ impl Editor {
             Block::bordered()
                 .title(format!(" {} ", path.display()))
                 .title_bottom(Line::from(Span::styled(
-                    " Ctrl-S save · Esc close ",
+                    " Ctrl-S save · Esc close (asks if unsaved) ",
                     theme.dim(),
                 ))),
         );

@@ -7,7 +7,7 @@ use ratatui::crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
 
-use super::app::{App, Column, CurveKind, View};
+use super::app::{App, Column, CurveKind, Leave, View};
 use super::views;
 use crate::store::RunStatus;
 
@@ -15,10 +15,15 @@ use crate::store::RunStatus;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     Quit,
+    /// Run the SQL off the UI thread (a query still running is cancelled first).
     RunQuery(String),
+    /// Stop the running query (Esc in the Query view).
+    CancelQuery,
     /// Read the file into the in-place editor.
     OpenEditor(PathBuf),
     SaveEditor,
+    /// Save the editor's file, then close the editor or quit (the unsaved-changes question).
+    SaveAndLeave(Leave),
     NewExperiment(String),
     Launch(PathBuf),
     /// Leave the dashboard for $EDITOR on this file, then come back.
@@ -56,13 +61,13 @@ pub const KEYS: &[(&str, &str, &str)] = &[
     ("table", "j k", "scroll"),
     ("experiments", "j k ↓ ↑", "choose file"),
     ("experiments", "Enter i", "edit (validated live)"),
-    ("experiments", "Ctrl-S Esc", "save / close editor"),
+    ("experiments", "Ctrl-S Esc", "save / close (asks first)"),
     ("experiments", "n", "new from template"),
     ("experiments", "r", "launch in background"),
     ("experiments", "E", "open in $EDITOR"),
     ("detail", "j k", "scroll"),
     ("query", "Enter", "edit SQL / run it"),
-    ("query", "Esc / Ctrl-U", "leave / clear prompt"),
+    ("query", "Esc / Ctrl-U", "cancel or leave / clear"),
     ("query", "j k h l", "scroll results"),
 ];
 
@@ -82,16 +87,18 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> Option<Command> {
     }
     // A status message stays until the next key.
     app.message = None;
+    // The unsaved-changes question takes every key, Ctrl-C included (it means "cancel").
+    if app.files.leaving.is_some() {
+        return leaving_key(app, key);
+    }
     if ctrl(&key, 'c') {
-        app.quit = true;
-        return Some(Command::Quit);
+        return request_quit(app);
     }
     if app.help {
         if matches!(key.code, KeyCode::Esc | KeyCode::Char('?')) {
             app.help = false;
         } else if key.code == KeyCode::Char('q') {
-            app.quit = true;
-            return Some(Command::Quit);
+            return request_quit(app);
         }
         return None;
     }
@@ -113,10 +120,7 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> Option<Command> {
         return cmd;
     }
     match key.code {
-        KeyCode::Char('q') => {
-            app.quit = true;
-            return Some(Command::Quit);
-        }
+        KeyCode::Char('q') => return request_quit(app),
         KeyCode::Char('?') => app.help = true,
         KeyCode::Tab => switch_view(app, View::ALL[(app.view.index() + 1) % 6]),
         KeyCode::BackTab => switch_view(app, View::ALL[(app.view.index() + 5) % 6]),
@@ -318,6 +322,19 @@ fn naming_key(app: &mut App, key: KeyEvent) -> Option<Command> {
     None
 }
 
+/// Quits, unless the editor holds unsaved changes: then it asks first (on the
+/// Experiments view, where the editor is).
+fn request_quit(app: &mut App) -> Option<Command> {
+    if app.files.editor.as_ref().is_some_and(|e| e.dirty) {
+        app.help = false;
+        switch_view(app, View::Experiments);
+        app.files.leaving = Some(Leave::Quit);
+        return None;
+    }
+    app.quit = true;
+    Some(Command::Quit)
+}
+
 fn editor_key(app: &mut App, key: KeyEvent) -> Option<Command> {
     let editor = app.files.editor.as_mut()?;
     if ctrl(&key, 's') {
@@ -325,13 +342,42 @@ fn editor_key(app: &mut App, key: KeyEvent) -> Option<Command> {
     }
     if key.code == KeyCode::Esc {
         if editor.dirty {
-            app.info("left the editor: unsaved changes dropped (Enter edits the file again)");
+            app.files.leaving = Some(Leave::Close);
+        } else {
+            app.files.editor = None;
         }
-        app.files.editor = None;
         return None;
     }
     editor.input(key);
     None
+}
+
+/// The answer to "unsaved changes: save / discard / keep editing?". Esc (and Ctrl-C, and
+/// anything unknown) keeps editing, so pressing Esc twice never loses work.
+fn leaving_key(app: &mut App, key: KeyEvent) -> Option<Command> {
+    let leave = app.files.leaving.take()?;
+    let name = app.files.editor.as_ref().map_or(String::new(), |e| {
+        e.path
+            .file_name()
+            .map_or(String::new(), |n| n.to_string_lossy().into_owned())
+    });
+    let plain = !key.modifiers.contains(KeyModifiers::CONTROL);
+    match key.code {
+        KeyCode::Char('s' | 'S' | 'y' | 'Y') => Some(Command::SaveAndLeave(leave)),
+        KeyCode::Char('d' | 'D' | 'n' | 'N') if plain => {
+            app.files.editor = None;
+            if leave == Leave::Quit {
+                app.quit = true;
+                return Some(Command::Quit);
+            }
+            app.info(format!("closed {name}: changes discarded"));
+            None
+        }
+        _ => {
+            app.info(format!("still editing {name} (Ctrl-S saves)"));
+            None
+        }
+    }
 }
 
 fn detail_key(app: &mut App, key: KeyEvent) -> Option<Command> {
@@ -354,6 +400,7 @@ fn query_input_key(app: &mut App, key: KeyEvent) -> Option<Option<Command>> {
     }
     match key.code {
         KeyCode::Tab | KeyCode::BackTab => return None,
+        KeyCode::Esc if q.running.is_some() => return Some(Some(Command::CancelQuery)),
         KeyCode::Esc => q.focused = false,
         KeyCode::Enter => {
             if q.input.trim().is_empty() {
@@ -375,6 +422,7 @@ fn query_key(app: &mut App, key: KeyEvent) -> Option<Command> {
     let cols = app.query.result.as_ref().map_or(0, |r| r.columns.len());
     let q = &mut app.query;
     match key.code {
+        KeyCode::Esc if q.running.is_some() => return Some(Command::CancelQuery),
         KeyCode::Enter | KeyCode::Char('i') | KeyCode::Char(':') => q.focused = true,
         KeyCode::Right | KeyCode::Char('l') => q.col = (q.col + 1).min(cols.saturating_sub(1)),
         KeyCode::Left | KeyCode::Char('h') => q.col = q.col.saturating_sub(1),
@@ -389,7 +437,7 @@ fn query_key(app: &mut App, key: KeyEvent) -> Option<Command> {
 
 /// Left clicks: a tab switches view; a row of the runs table or the file list is chosen.
 pub fn handle_mouse(app: &mut App, ev: MouseEvent) -> Option<Command> {
-    if app.help {
+    if app.help || app.files.leaving.is_some() {
         return None;
     }
     match ev.kind {

@@ -3,13 +3,14 @@
 //!
 //! Layout follows the usual component split: `app` (state), `keys` (input -> state, pure),
 //! `poll` (store -> state), `views` (state -> screen, pure), `actions` (I/O for commands),
-//! `terminal` (setup/restore).
+//! `jobs` (the slow ones, on worker threads), `terminal` (setup/restore).
 
 pub mod actions;
 pub mod app;
 pub mod data;
 pub mod editor;
 pub mod format;
+pub mod jobs;
 pub mod keys;
 pub mod poll;
 pub mod terminal;
@@ -22,7 +23,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use ratatui::crossterm::event::{self, Event};
 
-use app::{App, Paths};
+use app::{App, Leave, Paths};
+use jobs::Jobs;
 use keys::Command;
 use poll::Poller;
 use terminal::Term;
@@ -47,13 +49,19 @@ pub fn run_dashboard(db: &Path, experiments_dir: &Path, binary: &Path) -> anyhow
     };
     let mut app = App::new(paths, Theme::from_env());
     let mut poller = Poller::new();
+    let mut jobs = Jobs::new();
     let mut term = terminal::setup().context("setting up the terminal")?;
-    let result = event_loop(&mut term, &mut app, &mut poller);
+    let result = event_loop(&mut term, &mut app, &mut poller, &mut jobs);
     terminal::restore().context("restoring the terminal")?;
     result
 }
 
-fn event_loop(term: &mut Term, app: &mut App, poller: &mut Poller) -> anyhow::Result<()> {
+fn event_loop(
+    term: &mut Term,
+    app: &mut App,
+    poller: &mut Poller,
+    jobs: &mut Jobs,
+) -> anyhow::Result<()> {
     let mut dirty = true;
     let mut last_poll: Option<Instant> = None;
     let mut last_draw: Option<Instant> = None;
@@ -62,6 +70,7 @@ fn event_loop(term: &mut Term, app: &mut App, poller: &mut Poller) -> anyhow::Re
             dirty |= poller.poll(app);
             last_poll = Some(Instant::now());
         }
+        dirty |= jobs.poll(app);
         if dirty && last_draw.is_none_or(|t| t.elapsed() >= FRAME_MIN) {
             let size = term.size()?;
             app.screen = ratatui::layout::Rect::new(0, 0, size.width, size.height);
@@ -73,6 +82,10 @@ fn event_loop(term: &mut Term, app: &mut App, poller: &mut Poller) -> anyhow::Re
             .min(POLL_EVERY.saturating_sub(last_poll.map_or(POLL_EVERY, |t| t.elapsed())));
         if dirty {
             wait = wait.min(FRAME_MIN.saturating_sub(last_draw.map_or(FRAME_MIN, |t| t.elapsed())));
+        }
+        if jobs.busy() {
+            // A worker may report any moment: look again soon.
+            wait = wait.min(FRAME_MIN);
         }
         if !event::poll(wait)? {
             continue;
@@ -90,7 +103,7 @@ fn event_loop(term: &mut Term, app: &mut App, poller: &mut Poller) -> anyhow::Re
             };
             dirty = true;
             if let Some(cmd) = cmd {
-                execute(cmd, term, app, poller)?;
+                execute(cmd, term, app, jobs)?;
             }
             if app.quit {
                 return Ok(());
@@ -103,44 +116,62 @@ fn event_loop(term: &mut Term, app: &mut App, poller: &mut Poller) -> anyhow::Re
     }
 }
 
-fn execute(
-    cmd: Command,
-    term: &mut Term,
-    app: &mut App,
-    poller: &mut Poller,
-) -> anyhow::Result<()> {
+/// Carries out one command. Anything that can take long goes to `jobs`.
+fn execute(cmd: Command, term: &mut Term, app: &mut App, jobs: &mut Jobs) -> anyhow::Result<()> {
+    match cmd {
+        Command::ExternalEdit(path) => external_edit(term, app, &path)?,
+        other => execute_in_place(other, app, jobs),
+    }
+    Ok(())
+}
+
+/// The commands that do not need the terminal (all but `ExternalEdit`); tests drive these.
+pub fn execute_in_place(cmd: Command, app: &mut App, jobs: &mut Jobs) {
     match cmd {
         Command::Quit => app.quit = true,
-        Command::RunQuery(sql) => actions::run_query(app, poller.store(), &sql),
+        Command::RunQuery(sql) => jobs.start_query(app, &sql),
+        Command::CancelQuery => jobs.cancel_query(app),
         Command::OpenEditor(path) => actions::open_editor(app, &path),
-        Command::SaveEditor => actions::save_editor(app),
-        Command::NewExperiment(name) => actions::new_experiment(app, &name),
-        Command::Launch(path) => actions::launch_file(app, &path),
-        Command::ExportChart => actions::export_chart(app),
-        Command::StopRun(id) => actions::stop_run(app, id),
-        Command::RerunRun(id) => actions::rerun_run(app, id),
-        Command::ExternalEdit(path) => {
-            let editor = std::env::var("VISUAL")
-                .or_else(|_| std::env::var("EDITOR"))
-                .unwrap_or_else(|_| "vi".into());
-            let status = terminal::suspended(term, || {
-                std::process::Command::new("sh")
-                    .arg("-c")
-                    .arg(format!("{editor} \"$1\""))
-                    .arg("sh")
-                    .arg(&path)
-                    .status()
-            })?;
-            match status {
-                Ok(s) if s.success() => app.info(format!("edited {}", path.display())),
-                Ok(s) => app.error(format!("{editor} exited with {s}")),
-                Err(e) => app.error(format!("cannot run {editor}: {e}")),
-            }
-            app.files.preview = None;
-            if app.files.editor.as_ref().is_some_and(|e| e.path == path) {
-                actions::open_editor(app, &path);
+        Command::SaveEditor => {
+            actions::save_editor(app);
+        }
+        Command::SaveAndLeave(leave) => {
+            // A failed save keeps the editor open, its error on the status line.
+            if actions::save_editor(app) {
+                app.files.editor = None;
+                app.quit = leave == Leave::Quit;
             }
         }
+        Command::NewExperiment(name) => actions::new_experiment(app, &name),
+        Command::Launch(path) => actions::launch_file(app, &path),
+        Command::ExportChart => actions::export_chart(app, jobs),
+        Command::StopRun(id) => actions::stop_run(app, jobs, id),
+        Command::RerunRun(id) => actions::rerun_run(app, jobs, id),
+        Command::ExternalEdit(_) => {}
+    }
+}
+
+/// Leaves the dashboard for $VISUAL/$EDITOR on `path`, then re-reads the file.
+fn external_edit(term: &mut Term, app: &mut App, path: &Path) -> anyhow::Result<()> {
+    let editor = std::env::var("VISUAL")
+        .or_else(|_| std::env::var("EDITOR"))
+        .unwrap_or_else(|_| "vi".into());
+    let status = terminal::suspended(term, || {
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("{editor} \"$1\""))
+            .arg("sh")
+            .arg(path)
+            .status()
+    })?;
+    match status {
+        Ok(s) if s.success() => app.info(format!("edited {}", path.display())),
+        Ok(s) => app.error(format!("{editor} exited with {s}")),
+        Err(e) => app.error(format!("cannot run {editor}: {e}")),
+    }
+    app.files.preview = None;
+    if app.files.editor.as_ref().is_some_and(|e| e.path == path) {
+        actions::open_editor(app, path);
     }
     Ok(())
 }

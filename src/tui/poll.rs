@@ -219,7 +219,7 @@ impl Poller {
             && let Some(path) = app.highlighted_file().cloned()
             && app.files.preview.as_ref().is_none_or(|p| p.0 != path)
         {
-            let text = std::fs::read_to_string(&path)
+            let text = super::actions::read_experiment_file(&path)
                 .unwrap_or_else(|e| format!("cannot read {}: {e}", path.display()));
             app.files.preview = Some((path, text));
             changed = true;

@@ -5,6 +5,7 @@ use ratatui::style::{Color, Modifier};
 
 use super::*;
 use crate::tui::app::View;
+use crate::tui::jobs::Jobs;
 use crate::tui::keys::{Command, handle_key};
 use crate::tui::{actions, keys};
 
@@ -25,7 +26,14 @@ fn runs_view_shows_headers_rows_status_and_metrics_in_columns() {
     );
     let h = find_line(&l, "experiment");
     for col in [
-        "id", "status", "growth", "dropout", "epoch", "progress", "best%", "last%",
+        "id",
+        "status",
+        "growth",
+        "dropout",
+        "epoch",
+        "progress",
+        "best test%",
+        "last test%",
     ] {
         assert!(l[h].contains(col), "header lacks {col}: {}", l[h]);
     }
@@ -37,7 +45,7 @@ fn runs_view_shows_headers_rows_status_and_metrics_in_columns() {
     assert!(l[r1].contains("✓ done"), "{}", l[r1]);
     assert_eq!(col_of(&l, r1, "✓ done"), col_of(&l, h, "status"));
     assert_eq!(col_of(&l, r1, "3/3"), col_of(&l, h, "epoch"));
-    assert_eq!(col_of(&l, r1, "91.00"), col_of(&l, h, "best%"));
+    assert_eq!(col_of(&l, r1, "91.00"), col_of(&l, h, "best test%"));
     assert!(
         l[r1].contains("1500") && l[r1].contains("grid"),
         "{}",
@@ -66,8 +74,8 @@ fn runs_view_fits_80x24_and_marks_selection() {
     let (mut app, _p) = loaded(&fx, true);
     key(&mut app, KeyCode::Char(' '));
     let l = lines(&render(&mut app, 80, 24));
-    let h = find_line(&l, "best%");
-    for col in ["id", "status", "growth", "dropout", "epoch", "best%"] {
+    let h = find_line(&l, "best test%");
+    for col in ["id", "status", "growth", "dropout", "epoch", "best test%"] {
         assert!(l[h].contains(col), "80 cols lacks {col}: {}", l[h]);
     }
     assert!(l[h + 1].starts_with('●'), "selected mark: {}", l[h + 1]);
@@ -179,7 +187,8 @@ fn detail_view_shows_config_size_device_and_error() {
 #[test]
 fn query_view_shows_results_and_refuses_an_update() {
     let fx = fixture();
-    let (mut app, p) = loaded(&fx, true);
+    let (mut app, _p) = loaded(&fx, true);
+    let mut jobs = Jobs::new();
     key(&mut app, KeyCode::Char('6'));
     assert!(app.query.focused);
     for c in "SELECT id, status FROM runs ORDER BY id".chars() {
@@ -188,7 +197,8 @@ fn query_view_shows_results_and_refuses_an_update() {
     let Some(Command::RunQuery(sql)) = key(&mut app, KeyCode::Enter) else {
         panic!("Enter must run the query");
     };
-    actions::run_query(&mut app, p.store(), &sql);
+    jobs.start_query(&mut app, &sql);
+    settle(&mut jobs, &mut app);
     let l = lines(&render(&mut app, 80, 24));
     let h = find_line(&l, "5 row(s)") + 1;
     assert!(
@@ -207,7 +217,8 @@ fn query_view_shows_results_and_refuses_an_update() {
     let Some(Command::RunQuery(sql)) = key(&mut app, KeyCode::Enter) else {
         panic!("Enter must run the query");
     };
-    actions::run_query(&mut app, p.store(), &sql);
+    jobs.start_query(&mut app, &sql);
+    settle(&mut jobs, &mut app);
     let l = lines(&render(&mut app, 80, 24));
     let e = find_line(&l, "error:");
     assert!(l[e].contains("read-only"), "{}", l[e]);
@@ -271,10 +282,13 @@ fn editor_shows_errors_with_line_and_column_while_typing() {
         ),
         Some(Command::SaveEditor)
     );
-    actions::save_editor(&mut app);
+    assert!(actions::save_editor(&mut app));
     assert!(!app.files.editor.as_ref().unwrap().dirty);
     key(&mut app, KeyCode::Esc);
-    assert!(app.files.editor.is_none());
+    assert!(
+        app.files.editor.is_none(),
+        "saved: Esc closes without asking"
+    );
 }
 
 #[test]
@@ -355,7 +369,9 @@ fn x_exports_the_chart_on_screen_as_a_png() {
         key(&mut app, KeyCode::Char('x')),
         Some(Command::ExportChart)
     );
-    actions::export_chart(&mut app);
+    let mut jobs = Jobs::new();
+    actions::export_chart(&mut app, &mut jobs);
+    settle(&mut jobs, &mut app);
     let (msg, is_err) = app.message.clone().unwrap();
     assert!(!is_err, "{msg}");
     let path = msg
@@ -391,11 +407,14 @@ fn k_asks_the_highlighted_run_to_stop_through_the_store() {
         let me = crate::runner::liveness::this_process();
         store.claim_run(2, "cpu", &me).unwrap();
     }
-    actions::stop_run(&mut app, 2);
+    let mut jobs = Jobs::new();
+    actions::stop_run(&app, &mut jobs, 2);
+    settle(&mut jobs, &mut app);
     let (msg, is_err) = app.message.clone().unwrap();
     assert!(!is_err && msg.contains("asked run 2 to stop"), "{msg}");
     assert!(Store::open(&fx.db).unwrap().stop_requested(2).unwrap());
-    actions::stop_run(&mut app, 1);
+    actions::stop_run(&app, &mut jobs, 1);
+    settle(&mut jobs, &mut app);
     let (msg, is_err) = app.message.clone().unwrap();
     assert!(is_err && msg.contains("run 1 is not running"), "{msg}");
     assert!(!Store::open(&fx.db).unwrap().stop_requested(1).unwrap());

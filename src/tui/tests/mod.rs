@@ -1,6 +1,8 @@
 //! Dashboard tests on a fixture store: views drawn on ratatui's TestBackend, keys on state.
 
 mod drawing;
+mod editor;
+mod jobs;
 mod keys;
 mod live;
 
@@ -13,6 +15,7 @@ use serde_json::json;
 use tempfile::TempDir;
 
 use super::app::{App, Paths};
+use super::jobs::Jobs;
 use super::poll::Poller;
 use super::theme::Theme;
 use super::views;
@@ -166,4 +169,17 @@ pub fn col_of(lines: &[String], y: usize, needle: &str) -> usize {
         .find(needle)
         .unwrap_or_else(|| panic!("{needle:?} not in line {y}: {l:?}"));
     l[..byte].chars().count()
+}
+
+/// Polls the workers until none is left, as the event loop would; fails after 20 s.
+pub fn settle(jobs: &mut Jobs, app: &mut App) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while jobs.busy() {
+        jobs.poll(app);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a background job never finished"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 }

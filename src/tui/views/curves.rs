@@ -67,10 +67,16 @@ pub fn downsample(points: &[(f64, f64)], max: usize) -> Vec<(f64, f64)> {
     out
 }
 
+/// Per-epoch points; accuracies in percent, as the tables and `export` show them.
 fn epoch_points(r: &RunData, split: Split, name: MetricName) -> Vec<(f64, f64)> {
+    let scale = if name == MetricName::Accuracy {
+        100.0
+    } else {
+        1.0
+    };
     r.series(split, name)
         .iter()
-        .map(|&(e, v)| (e as f64, v))
+        .map(|&(e, v)| (e as f64, v * scale))
         .collect()
 }
 
@@ -107,7 +113,8 @@ pub fn chart_model(app: &App) -> plot::Chart {
     }
     let (x_label, y_label) = match kind {
         CurveKind::Loss => ("epoch", "loss"),
-        CurveKind::Accuracy => ("epoch", "accuracy"),
+        // `(%)` also keeps the exported chart's axis at or below 100 (see `plot::Chart`).
+        CurveKind::Accuracy => ("epoch", "accuracy (%)"),
         CurveKind::StepLoss => ("step", "train loss"),
     };
     let experiment = runs.first().map_or("", |r| r.brief.experiment.as_str());
@@ -233,7 +240,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let xb = bounds(all().map(|p| p.0), false);
     let mut yb = bounds(all().map(|p| p.1), true);
     if app.curves.kind == CurveKind::Accuracy {
-        yb = [yb[0].max(0.0), yb[1].min(1.0)];
+        yb = [yb[0].max(0.0), yb[1].min(100.0)];
     }
     let datasets: Vec<Dataset> = model
         .series
@@ -288,6 +295,29 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn accuracy_is_plotted_and_exported_in_percent_as_the_tables_show_it() {
+        let fx = crate::tui::tests::fixture();
+        let (mut app, _p) = crate::tui::tests::loaded(&fx, false);
+        app.curves.kind = CurveKind::Accuracy;
+        let m = chart_model(&app);
+        // `(%)` is what keeps the exported axis at or below 100, as `export` does.
+        assert_eq!(m.y_label, "accuracy (%)");
+        let test = m.series.iter().find(|s| s.label == "#1 test").unwrap();
+        let ys: Vec<f64> = test.points.iter().map(|p| p.1).collect();
+        for (y, want) in ys.iter().zip([80.0, 90.0, 91.0]) {
+            assert!((y - want).abs() < 1e-9, "{ys:?}");
+        }
+        // Loss stays as it is.
+        app.curves.kind = CurveKind::Loss;
+        let m = chart_model(&app);
+        assert!(
+            m.series[0].points.iter().all(|p| p.1 <= 1.0),
+            "{:?}",
+            m.series[0]
+        );
+    }
 
     #[test]
     fn ema_smooths_and_keeps_x() {

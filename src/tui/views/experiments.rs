@@ -4,10 +4,10 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use super::fit;
-use crate::tui::app::App;
+use crate::tui::app::{App, Leave};
 
 fn split(body: Rect) -> [Rect; 2] {
     let w = (body.width / 3).clamp(16, 30);
@@ -61,6 +61,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
 
     if let Some(editor) = &app.files.editor {
         draw_editor(frame, main, app, editor);
+        if let Some(leave) = app.files.leaving {
+            draw_leaving(frame, main, app, editor, leave);
+        }
         return;
     }
     let hint = " Enter edit · n new · r launch · E $EDITOR ";
@@ -120,5 +123,47 @@ fn draw_editor(frame: &mut Frame, area: Rect, app: &App, editor: &crate::tui::ed
             .wrap(Wrap { trim: false })
             .block(Block::bordered().title(title)),
         diag_area,
+    );
+}
+
+/// The unsaved-changes question, over the editor.
+fn draw_leaving(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    editor: &crate::tui::editor::Editor,
+    leave: Leave,
+) {
+    let t = app.theme;
+    let name = editor
+        .path
+        .file_name()
+        .map_or("?".into(), |n| n.to_string_lossy().into_owned());
+    let then = match leave {
+        Leave::Close => "close",
+        Leave::Quit => "quit",
+    };
+    let lines = vec![
+        Line::from(Span::styled(
+            format!("{name} has unsaved changes."),
+            t.title(),
+        )),
+        Line::from(""),
+        Line::from(format!("  s  save and {then}")),
+        Line::from(format!("  d  discard the changes and {then}")),
+        Line::from("  Esc  keep editing"),
+    ];
+    let w = (lines.iter().map(Line::width).max().unwrap_or(20) as u16 + 4).min(area.width);
+    let h = (lines.len() as u16 + 2).min(area.height);
+    let popup = Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    );
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::bordered().title(" unsaved changes ")),
+        popup,
     );
 }

@@ -32,7 +32,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     } else {
         Line::from(q.input.clone())
     };
-    let hint = if q.focused {
+    let hint = if q.running.is_some() {
+        " SQL (read-only) · running · Esc cancel "
+    } else if q.focused {
         " SQL (read-only) · Enter run · Esc leave prompt "
     } else {
         " SQL (read-only) · Enter edit · j k h l scroll "
@@ -41,6 +43,24 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         Paragraph::new(input).block(Block::bordered().title(hint)),
         prompt,
     );
+    if let Some(r) = &q.running {
+        let lines = vec![
+            Line::from(Span::styled(
+                format!(
+                    "running for {} s … Esc cancels it; the other views keep working",
+                    r.elapsed.as_secs()
+                ),
+                t.title(),
+            )),
+            Line::from(Span::styled(r.sql.clone(), t.dim())),
+        ];
+        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), body);
+        return;
+    }
+    if let Some(n) = &q.notice {
+        frame.render_widget(Paragraph::new(n.clone()).style(t.dim()), body);
+        return;
+    }
     if let Some(e) = &q.error {
         frame.render_widget(
             Paragraph::new(Line::from(Span::styled(format!("error: {e}"), t.error())))

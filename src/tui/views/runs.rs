@@ -39,8 +39,9 @@ fn header(col: &Column) -> String {
         Column::Status => "status".into(),
         Column::Axis(k) => format::short_key(k),
         Column::Epoch => "epoch".into(),
-        Column::Best => "best%".into(),
-        Column::Last => "last%".into(),
+        // Said in full: a newcomer should not need the help to know these are test accuracy.
+        Column::Best => "best test%".into(),
+        Column::Last => "last test%".into(),
         Column::Loss => "loss".into(),
         Column::Speed => "img/s".into(),
         Column::Eta => "ETA".into(),
