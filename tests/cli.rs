@@ -190,6 +190,38 @@ fn run_records_every_trial_and_the_read_commands_show_them() {
     assert!(again.contains("0 trained, 2 already done"), "{again}");
 }
 
+/// `runs/<id>/trial.log` says what the trial did: how it started, every epoch's figures and
+/// checkpoint, how it ended.
+#[test]
+fn the_trial_log_tells_the_start_every_epoch_and_the_end() {
+    let dir = TempDir::new().unwrap();
+    std::fs::write(
+        dir.path().join("tiny.toml"),
+        TINY.replace("epochs = 1", "epochs = 2"),
+    )
+    .unwrap();
+    lab(dir.path())
+        .args(["run", "-q", "tiny.toml"])
+        .assert()
+        .success();
+    let log = std::fs::read_to_string(dir.path().join("runs/1/trial.log")).unwrap();
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 4, "{log}");
+    assert!(
+        lines[0].contains("run 1: 2 epochs of mnist-mini on cpu, from the start"),
+        "{log}"
+    );
+    for (line, epoch) in lines[1..3].iter().zip(1..) {
+        assert!(
+            line.contains(&format!("run 1: epoch {epoch}/2: train loss ")),
+            "{log}"
+        );
+        assert!(line.contains("test accuracy"), "{log}");
+        assert!(line.contains(&format!("epoch-{epoch:04}")), "{log}");
+    }
+    assert!(lines[3].ends_with("run 1: done"), "{log}");
+}
+
 #[test]
 fn query_refuses_writes_and_bad_sql_with_exit_2() {
     let dir = TempDir::new().unwrap();

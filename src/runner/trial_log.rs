@@ -15,10 +15,11 @@ pub fn started(run_id: i64, config: &TrialConfig, device: ComputeDevice, resume:
         Some(epoch) => format!("resuming after epoch {epoch}"),
         None => "from the start".to_string(),
     };
+    let epochs = config.train.epochs;
+    let plural = if epochs == 1 { "" } else { "s" };
     eprintln!(
-        "{} run {run_id}: {} epochs of {} on {device}, {from} (pid {})",
+        "{} run {run_id}: {epochs} epoch{plural} of {} on {device}, {from} (pid {})",
         stamp(),
-        config.train.epochs,
         config.data.dataset.name(),
         std::process::id()
     );
