@@ -1,10 +1,12 @@
 //! The command line: argument definitions (clap) and one function per command.
 
 mod commands;
+mod device_args;
 mod exit;
 mod inspect;
 pub mod output;
 mod query;
+mod workspace;
 
 use std::path::PathBuf;
 
