@@ -3,14 +3,12 @@
 //! binary on a real database file.
 
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use rusqlite::Connection;
-use tempfile::TempDir;
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_densenet-lab");
+use common::Lab;
 
 /// `trials` tiny trials (growth rates 4, 5, ...) of `epochs` epochs x 6 steps on 300 images.
 fn experiment(trials: usize, epochs: usize) -> String {
@@ -38,50 +36,7 @@ log_every = 2
     )
 }
 
-struct Lab {
-    dir: TempDir,
-}
-
 impl Lab {
-    fn new(toml: &str) -> Self {
-        let dir = TempDir::new().unwrap();
-        std::fs::write(dir.path().join("exp.toml"), toml).unwrap();
-        Lab { dir }
-    }
-    fn db(&self) -> PathBuf {
-        self.dir.path().join("lab.db")
-    }
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.current_dir(self.dir.path())
-            .env("DENSENET_LAB_DB", self.db())
-            .env("DENSENET_LAB_DATA", self.dir.path().join("no-data"))
-            .env("RAYON_NUM_THREADS", "1")
-            .args(args);
-        cmd
-    }
-    fn sql<T: rusqlite::types::FromSql>(&self, sql: &str) -> T {
-        let conn = Connection::open(self.db()).unwrap();
-        conn.busy_timeout(Duration::from_secs(5)).unwrap();
-        conn.query_row(sql, [], |r| r.get(0)).unwrap()
-    }
-    fn wait_until(&self, sql: &str, what: &str) {
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(120) {
-            if self.db().exists() {
-                let conn = Connection::open(self.db()).unwrap();
-                conn.busy_timeout(Duration::from_secs(5)).unwrap();
-                if conn
-                    .query_row(sql, [], |r| r.get::<_, bool>(0))
-                    .unwrap_or(false)
-                {
-                    return;
-                }
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("timed out waiting for {what}");
-    }
     /// Metric rows that share run, epoch, step, scope, split and name with another row.
     fn duplicate_metric_rows(&self) -> i64 {
         self.sql(

@@ -1,14 +1,14 @@
 //! Trials that survive: kill -9, Ctrl-C, crashes, divergence, concurrent readers, stale
 //! heartbeats. Every test drives the real binary on a real database file.
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Child, Output, Stdio};
+use std::time::Duration;
 
 use rusqlite::Connection;
-use tempfile::TempDir;
 
-const BIN: &str = env!("CARGO_BIN_EXE_densenet-lab");
+mod common;
+
+use common::{Lab, PANIC_ENV};
 
 /// One trial of 3 epochs x 20 steps on 1,000 mnist-mini images: a few seconds.
 fn experiment(name: &str, dropout_axis: &str, extra_train: &str) -> String {
@@ -36,28 +36,7 @@ log_every = 2
     )
 }
 
-struct Lab {
-    dir: TempDir,
-}
-
 impl Lab {
-    fn new(toml: &str) -> Self {
-        let dir = TempDir::new().unwrap();
-        std::fs::write(dir.path().join("exp.toml"), toml).unwrap();
-        Lab { dir }
-    }
-    fn db(&self) -> PathBuf {
-        self.dir.path().join("lab.db")
-    }
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.current_dir(self.dir.path())
-            .env("DENSENET_LAB_DB", self.db())
-            .env("DENSENET_LAB_DATA", self.dir.path().join("no-data"))
-            .env_remove(PANIC_ENV)
-            .args(args);
-        cmd
-    }
     fn run(&self, extra: &[&str]) -> Output {
         let mut args = vec!["run", "exp.toml"];
         args.extend(extra);
@@ -81,11 +60,6 @@ impl Lab {
             .stderr(Stdio::null())
             .spawn()
             .unwrap()
-    }
-    fn sql<T: rusqlite::types::FromSql>(&self, sql: &str) -> T {
-        let conn = Connection::open(self.db()).unwrap();
-        conn.busy_timeout(Duration::from_secs(5)).unwrap();
-        conn.query_row(sql, [], |r| r.get(0)).unwrap()
     }
     fn statuses(&self) -> Vec<String> {
         let conn = Connection::open(self.db()).unwrap();
@@ -120,27 +94,7 @@ impl Lab {
         .map(Result::unwrap)
         .collect()
     }
-    /// Waits until `sql` returns true (polling the database the trainer writes).
-    fn wait_until(&self, sql: &str, what: &str) {
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(120) {
-            if self.db().exists() {
-                let conn = Connection::open(self.db()).unwrap();
-                conn.busy_timeout(Duration::from_secs(5)).unwrap();
-                if conn
-                    .query_row(sql, [], |r| r.get::<_, bool>(0))
-                    .unwrap_or(false)
-                {
-                    return;
-                }
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("timed out waiting for {what}");
-    }
 }
-
-const PANIC_ENV: &str = "DENSENET_LAB_TEST_PANIC_TRIAL";
 
 fn signal(pid: u32, sig: i32) {
     // SAFETY: signalling a process this test started.

@@ -98,13 +98,7 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .ctx(ctx)?;
-        let status: RunStatus = tx
-            .query_row("SELECT status FROM runs WHERE id = ?1", [run_id], |r| {
-                r.get(0)
-            })
-            .optional()
-            .ctx(ctx)?
-            .ok_or(StoreError::NoSuchRun(run_id))?;
+        let status = super::runs::status_of(&tx, run_id, ctx)?;
         let outcome = if CLAIMABLE.contains(&status) {
             let ts = now();
             tx.execute(

@@ -42,6 +42,21 @@ fn run_from_row(row: &Row<'_>) -> rusqlite::Result<RunRow> {
 }
 
 /// Shared by `Store::run` and `register_sweep` (which reads inside its transaction).
+/// The status of run `run_id`, read inside the caller's transaction (under its write lock, for
+/// the transitions that depend on it).
+pub(super) fn status_of(
+    conn: &Connection,
+    run_id: i64,
+    ctx: impl Fn() -> String,
+) -> Result<RunStatus, StoreError> {
+    conn.query_row("SELECT status FROM runs WHERE id = ?1", [run_id], |r| {
+        r.get(0)
+    })
+    .optional()
+    .ctx(ctx)?
+    .ok_or(StoreError::NoSuchRun(run_id))
+}
+
 fn load_run(conn: &Connection, id: i64) -> Result<Option<RunRow>, StoreError> {
     conn.query_row(&format!("{RUN_SELECT} WHERE r.id = ?1"), [id], run_from_row)
         .optional()
@@ -174,13 +189,7 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .ctx(ctx)?;
-        let status: RunStatus = tx
-            .query_row("SELECT status FROM runs WHERE id = ?1", [run_id], |r| {
-                r.get(0)
-            })
-            .optional()
-            .ctx(ctx)?
-            .ok_or(StoreError::NoSuchRun(run_id))?;
+        let status = status_of(&tx, run_id, ctx)?;
         if status == RunStatus::Running {
             return Err(StoreError::invalid(
                 "reset",

@@ -1,0 +1,73 @@
+//! What the integration tests that drive `run` share: a workspace in a temp dir with its
+//! experiment file `exp.toml` and database `lab.db`, the binary run there, and SQL on the
+//! database it writes. Each test file uses the part it needs.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+use tempfile::TempDir;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_densenet-lab");
+
+/// The trial index whose trial panics at its first step (the binary's test hook); never
+/// inherited by a test's binary unless the test sets it.
+pub const PANIC_ENV: &str = "DENSENET_LAB_TEST_PANIC_TRIAL";
+
+pub struct Lab {
+    pub dir: TempDir,
+}
+
+impl Lab {
+    /// A workspace whose `exp.toml` is `toml`.
+    pub fn new(toml: &str) -> Self {
+        let dir = TempDir::new().unwrap();
+        std::fs::write(dir.path().join("exp.toml"), toml).unwrap();
+        Lab { dir }
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.dir.path().join("lab.db")
+    }
+
+    /// The binary with `args`, in the workspace, on its database and an empty data folder,
+    /// one CPU thread per trial.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.current_dir(self.dir.path())
+            .env("DENSENET_LAB_DB", self.db())
+            .env("DENSENET_LAB_DATA", self.dir.path().join("no-data"))
+            .env("RAYON_NUM_THREADS", "1")
+            .env_remove(PANIC_ENV)
+            .args(args);
+        cmd
+    }
+
+    /// The first column of the first row of `sql`.
+    pub fn sql<T: rusqlite::types::FromSql>(&self, sql: &str) -> T {
+        let conn = Connection::open(self.db()).unwrap();
+        conn.busy_timeout(Duration::from_secs(5)).unwrap();
+        conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    /// Waits until `sql` returns true (polling the database the trainer writes).
+    pub fn wait_until(&self, sql: &str, what: &str) {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(120) {
+            if self.db().exists() {
+                let conn = Connection::open(self.db()).unwrap();
+                conn.busy_timeout(Duration::from_secs(5)).unwrap();
+                if conn
+                    .query_row(sql, [], |r| r.get::<_, bool>(0))
+                    .unwrap_or(false)
+                {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("timed out waiting for {what}");
+    }
+}
