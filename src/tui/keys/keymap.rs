@@ -1,0 +1,38 @@
+//! The key reference the help overlay shows: one table, apart from the handlers, that
+//! the overlay draws as is (a test checks it shows every entry).
+
+/// Every key, for the help overlay: (where, keys, what).
+pub const KEYS: &[(&str, &str, &str)] = &[
+    ("global", "Tab S-Tab", "next / previous view"),
+    ("global", "1-6", "jump to view"),
+    ("global", "?", "help (Esc closes)"),
+    ("global", "q Ctrl-C", "quit (training goes on)"),
+    ("global", "x", "export chart (curves)"),
+    ("global", "mouse", "click a tab / a row"),
+    ("runs", "j k ↓ ↑", "move"),
+    ("runs", "g G PgUp/Dn", "top / bottom / page"),
+    ("runs", "space", "select run"),
+    ("runs", "a / c", "select all / clear"),
+    ("runs", "/", "filter (Enter, Esc)"),
+    ("runs", "f", "cycle status filter"),
+    ("runs", "s / S", "sort column / reverse"),
+    ("runs", "Enter", "run detail"),
+    ("runs", "K / R", "stop / re-run run"),
+    ("curves", "h l ← →", "loss / acc / step loss"),
+    ("curves", "e", "EMA smoothing on/off"),
+    ("curves", "L", "log scale on loss"),
+    ("table", "e", "next experiment"),
+    ("table", "r / c", "row / column axis"),
+    ("table", "b", "best / final accuracy"),
+    ("table", "j k", "scroll"),
+    ("experiments", "j k ↓ ↑", "choose file"),
+    ("experiments", "Enter i", "edit (validated live)"),
+    ("experiments", "Ctrl-S Esc", "save / close (asks first)"),
+    ("experiments", "n", "new from template"),
+    ("experiments", "r", "launch in background"),
+    ("experiments", "E", "open in $EDITOR"),
+    ("detail", "j k", "scroll"),
+    ("query", "Enter", "edit SQL / run it"),
+    ("query", "Esc / Ctrl-U", "cancel or leave / clear"),
+    ("query", "j k h l", "scroll results"),
+];
