@@ -190,6 +190,46 @@ fn run_records_every_trial_and_the_read_commands_show_them() {
     assert!(again.contains("0 trained, 2 already done"), "{again}");
 }
 
+/// On a terminal `run` ends by naming the next commands (with the `--db` it used); piped, its
+/// output stays as scripts know it. `script` (util-linux/bsdutils) gives it a terminal.
+#[test]
+fn run_on_a_terminal_names_the_next_commands_and_piped_it_does_not() {
+    let dir = TempDir::new().unwrap();
+    std::fs::write(dir.path().join("tiny.toml"), TINY).unwrap();
+    let piped = stdout_of(lab(dir.path()).args(["run", "tiny.toml"]));
+    assert!(piped.contains("tiny: 2 trained"), "{piped}");
+    assert!(!piped.contains("next:"), "{piped}");
+
+    let bin = assert_cmd::cargo::cargo_bin("densenet-lab");
+    let db = dir.path().join("lab.db");
+    let out = std::process::Command::new("script")
+        .args([
+            "-qec",
+            &format!("{} run tiny.toml", bin.display()),
+            "/dev/null",
+        ])
+        .current_dir(dir.path())
+        .env("DENSENET_LAB_DB", &db)
+        .env("DENSENET_LAB_DATA", dir.path().join("no-data"))
+        .output()
+        .unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{screen}");
+    assert!(
+        screen.contains("tiny: 0 trained, 2 already done"),
+        "{screen}"
+    );
+    let next = format!(
+        "next: `densenet-lab --db {}` opens the dashboard",
+        db.display()
+    );
+    assert!(screen.contains(&next), "{screen}");
+    assert!(
+        screen.contains("compare tiny` tabulates test accuracy"),
+        "{screen}"
+    );
+}
+
 /// `runs/<id>/trial.log` says what the trial did: how it started, every epoch's figures and
 /// checkpoint, how it ended.
 #[test]
