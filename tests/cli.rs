@@ -230,6 +230,52 @@ fn run_on_a_terminal_names_the_next_commands_and_piped_it_does_not() {
     );
 }
 
+/// A `running` run whose process is gone (its heartbeat still fresh) reads as `interrupted` in
+/// `runs` and `show` at once, and these read-only commands leave the store as it was.
+#[test]
+fn runs_and_show_read_a_run_whose_process_is_dead_as_interrupted_without_writing() {
+    let dir = TempDir::new().unwrap();
+    std::fs::write(dir.path().join("tiny.toml"), TINY).unwrap();
+    lab(dir.path())
+        .args(["run", "-q", "tiny.toml"])
+        .assert()
+        .success();
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let pid = gone.id();
+    gone.wait().unwrap();
+    let db = dir.path().join("lab.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    conn.execute(
+        "UPDATE runs SET status = 'running', pid = ?1, host = ?2, pid_start = 'boot 1 start 1',
+             heartbeat_at = ?3, finished_at = NULL WHERE id = 1",
+        rusqlite::params![pid, densenet_lab::runner::liveness::this_host(), now],
+    )
+    .unwrap();
+    drop(conn);
+
+    let table = csv_rows(&stdout_of(
+        lab(dir.path()).args(["runs", "--format", "csv"]),
+    ));
+    let status = table[0].iter().position(|c| c == "status").unwrap();
+    assert_eq!(
+        (table[1][0].as_str(), table[1][status].as_str()),
+        ("1", "interrupted")
+    );
+    assert_eq!(table[2][status], "done");
+    let shown = stdout_of(lab(dir.path()).args(["show", "1"]));
+    assert!(
+        shown.lines().next().unwrap().ends_with("interrupted"),
+        "{shown}"
+    );
+
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let stored: String = conn
+        .query_row("SELECT status FROM runs WHERE id = 1", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(stored, "running", "a read-only command reaped the run");
+}
+
 /// `runs/<id>/trial.log` says what the trial did: how it started, every epoch's figures and
 /// checkpoint, how it ended.
 #[test]

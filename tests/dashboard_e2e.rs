@@ -84,8 +84,10 @@ fn fixture(db: &Path) {
     let rows = store
         .register_sweep("e2e", "", "experiments/e2e.toml", &source, &runs)
         .unwrap();
+    // Held by this (live) test process, so the dashboard reads the unfinished run as running.
+    let me = densenet_lab::runner::liveness::this_process();
     for (r, acc) in rows.iter().zip([0.9, 0.8]) {
-        store.start_run(r.id, "cpu").unwrap();
+        store.claim_run(r.id, "cpu", &me).unwrap();
         log_epoch(&mut store, r.id, 1, acc);
         if r.trial_index == 0 {
             log_epoch(&mut store, r.id, 2, acc);

@@ -49,7 +49,9 @@ pub fn runs(db: &Path, experiment: Option<&str>) -> Result<Rows> {
         "device",
         "started_at",
     ]);
-    for r in store.runs(experiment)? {
+    let dead = crate::runner::dead_runs(&store)?;
+    for mut r in store.runs(experiment)? {
+        shown_status(&mut r, &dead);
         rows.rows.push(vec![
             json!(r.id),
             json!(r.experiment),
@@ -82,6 +84,14 @@ pub fn known_experiment(store: &Store, name: &str) -> Result<()> {
     Err(UsageError(format!("no experiment named {name:?} in the store{list}")).into())
 }
 
+/// A `running` run whose process is dead reads as `interrupted`, as it will be once a writer
+/// reaps it: these commands only read the store, so they show it rather than write it.
+fn shown_status(run: &mut RunRow, dead: &std::collections::BTreeSet<i64>) {
+    if run.status == crate::store::RunStatus::Running && dead.contains(&run.id) {
+        run.status = crate::store::RunStatus::Interrupted;
+    }
+}
+
 fn compact_overrides(r: &RunRow) -> String {
     let map: serde_json::Map<String, Value> =
         serde_json::from_str(&r.overrides_json).unwrap_or_default();
@@ -97,7 +107,8 @@ fn unknown_run(id: i64) -> anyhow::Error {
 
 pub fn show(db: &Path, id: i64, format: Format, out: &mut dyn Write) -> Result<()> {
     let store = open(db)?;
-    let run = store.run(id)?.ok_or_else(|| unknown_run(id))?;
+    let mut run = store.run(id)?.ok_or_else(|| unknown_run(id))?;
+    shown_status(&mut run, &crate::runner::dead_runs(&store)?);
     let metrics = store.metrics(id)?;
     let mut epochs = Rows::new([
         "epoch",

@@ -75,6 +75,17 @@ pub fn claim(
 
 /// Marks `running` runs whose process is dead as `interrupted` (so that `runs` and the
 /// dashboard say so at once). Returns the ids of runs still held by a live process.
+/// The `running` runs whose claim is dead ([`liveness::claim_alive`]), found without writing:
+/// what a read-only view shows as `interrupted` before a writer reaps them.
+pub fn dead_runs(store: &Store) -> Result<std::collections::BTreeSet<i64>, StoreError> {
+    Ok(store
+        .running_claims()?
+        .into_iter()
+        .filter(|claim| !liveness::claim_alive(claim))
+        .map(|claim| claim.run_id)
+        .collect())
+}
+
 pub fn reap_dead_runs(store: &Store) -> Result<Vec<i64>, StoreError> {
     let mut alive = Vec::new();
     for claim in store.running_claims()? {

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-pub use claims::{TrialRefused, reap_dead_runs};
+pub use claims::{TrialRefused, dead_runs, reap_dead_runs};
 pub use observer::{StoreObserver, epoch_rows};
 pub use progress::ProgressMode;
 pub use scheduler::Interrupted;

@@ -120,7 +120,15 @@ impl Poller {
         let (mark, caught_up, check) = (&mut self.max_id, &mut self.caught_up, &mut self.check);
         let (reconciled_at, every) = (&mut self.reconciled_at, self.reconcile_every);
         let mut changed = store.read_snapshot(|s| {
-            let (touched, known) = app.apply_briefs(s.run_briefs()?);
+            // A run whose process is dead reads as `interrupted` (the dashboard never writes).
+            let mut briefs = s.run_briefs()?;
+            let dead = crate::runner::dead_runs(s)?;
+            for b in briefs.iter_mut().filter(|b| dead.contains(&b.id)) {
+                if b.status == RunStatus::Running {
+                    b.status = RunStatus::Interrupted;
+                }
+            }
+            let (touched, known) = app.apply_briefs(briefs);
             let mut changed = !touched.is_empty();
             check.extend(known);
             // The newest rows were deleted (a reset or rewound run): their ids come back.

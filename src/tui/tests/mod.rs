@@ -99,8 +99,11 @@ pub fn fixture() -> Fixture {
         .register_sweep("grid", "test grid", "experiments/grid.toml", &source, &runs)
         .unwrap();
     let id = |i: usize| rows[i].id;
+    // Held by this (live) test process: a run whose claim names no live process reads as
+    // `interrupted`.
+    let me = crate::runner::liveness::this_process();
     for i in [0, 1, 2, 4] {
-        store.start_run(id(i), "cpu").unwrap();
+        store.claim_run(id(i), "cpu", &me).unwrap();
     }
     log_epochs(&mut store, id(0), 1, &[0.80, 0.90, 0.91]);
     store.finish_run(id(0), RunStatus::Done, None).unwrap();
