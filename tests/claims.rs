@@ -149,15 +149,21 @@ fn after_kill_9_of_the_process_group_an_immediate_rerun_resumes_the_run() {
     assert_eq!(lab.duplicate_metric_rows(), 0);
 }
 
-#[test]
-fn a_trial_started_by_hand_leaves_a_run_held_by_a_live_process_alone() {
-    let lab = Lab::new(&experiment(2, 1));
+/// The store with `exp.toml`'s sweep registered, as `run` would before training.
+fn registered(lab: &Lab) -> densenet_lab::store::Store {
     let experiment = densenet_lab::spec::load_experiment(&lab.dir.path().join("exp.toml")).unwrap();
     let mut store = densenet_lab::store::Store::open(&lab.db()).unwrap();
     let runs = densenet_lab::runner::new_runs(&experiment.trials()).unwrap();
     store
         .register_sweep("claims", "", "exp.toml", &experiment.source, &runs)
         .unwrap();
+    store
+}
+
+#[test]
+fn a_trial_started_by_hand_leaves_a_run_held_by_a_live_process_alone() {
+    let lab = Lab::new(&experiment(2, 1));
+    let mut store = registered(&lab);
     // This test process holds run 1, as a scheduler would.
     let me = densenet_lab::runner::liveness::this_process();
     store.claim_run(1, "cpu", &me).unwrap();
@@ -196,12 +202,7 @@ fn a_trial_started_by_hand_leaves_a_run_held_by_a_live_process_alone() {
 #[test]
 fn stop_on_a_run_whose_process_is_dead_reaps_it_instead_of_asking_nobody() {
     let lab = Lab::new(&experiment(1, 1));
-    let experiment = densenet_lab::spec::load_experiment(&lab.dir.path().join("exp.toml")).unwrap();
-    let mut store = densenet_lab::store::Store::open(&lab.db()).unwrap();
-    let runs = densenet_lab::runner::new_runs(&experiment.trials()).unwrap();
-    store
-        .register_sweep("claims", "", "exp.toml", &experiment.source, &runs)
-        .unwrap();
+    let mut store = registered(&lab);
     // Claimed by a process that has exited since (its heartbeat is still fresh).
     let mut gone = Command::new("true").spawn().unwrap();
     let dead = densenet_lab::runner::liveness::holder(gone.id());

@@ -240,19 +240,15 @@ fn runs_and_show_read_a_run_whose_process_is_dead_as_interrupted_without_writing
         .args(["run", "-q", "tiny.toml"])
         .assert()
         .success();
+    // Run 1 held by a process that has exited since (its heartbeat is still fresh).
     let mut gone = std::process::Command::new("true").spawn().unwrap();
-    let pid = gone.id();
+    let dead = densenet_lab::runner::liveness::holder(gone.id());
     gone.wait().unwrap();
     let db = dir.path().join("lab.db");
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    conn.execute(
-        "UPDATE runs SET status = 'running', pid = ?1, host = ?2, pid_start = 'boot 1 start 1',
-             heartbeat_at = ?3, finished_at = NULL WHERE id = 1",
-        rusqlite::params![pid, densenet_lab::runner::liveness::this_host(), now],
-    )
-    .unwrap();
-    drop(conn);
+    let mut store = densenet_lab::store::Store::open(&db).unwrap();
+    store.reset_run(1).unwrap();
+    store.claim_run(1, "cpu", &dead).unwrap();
+    drop(store);
 
     let table = csv_rows(&stdout_of(
         lab(dir.path()).args(["runs", "--format", "csv"]),

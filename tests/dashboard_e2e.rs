@@ -114,16 +114,16 @@ fn log_epoch(store: &mut Store, run: i64, e: usize, acc: f64) {
     store.finish_epoch(run, e, &rows, None).unwrap();
 }
 
-#[test]
-fn dashboard_in_a_pty_moves_through_views_and_quits_cleanly() {
+/// A workspace with the fixture store and the `new` template as `experiments/e2e.toml`, and a
+/// 110x30 tmux session running `sh` in it; `None` (after `preconditions::missing`) without tmux.
+/// `tag` names the tmux server (its socket path must stay short).
+fn workspace_in_tmux(test: &str, tag: &str) -> Option<(tempfile::TempDir, Tmux)> {
     if !densenet_lab::preconditions::tool_runs("tmux", "-V") {
-        let test = "dashboard_in_a_pty_moves_through_views_and_quits_cleanly";
         densenet_lab::preconditions::missing(test, "tmux", "tmux is not installed");
-        return;
+        return None;
     }
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("lab.db");
-    fixture(&db);
+    fixture(&dir.path().join("lab.db"));
     std::fs::create_dir(dir.path().join("experiments")).unwrap();
     std::fs::write(
         dir.path().join("experiments/e2e.toml"),
@@ -131,7 +131,7 @@ fn dashboard_in_a_pty_moves_through_views_and_quits_cleanly() {
     )
     .unwrap();
     let tmux = Tmux {
-        socket: format!("dash-e2e-{}", std::process::id()),
+        socket: format!("dash-{tag}-{}", std::process::id()),
     };
     tmux.cmd(&[
         "-f",
@@ -148,6 +148,16 @@ fn dashboard_in_a_pty_moves_through_views_and_quits_cleanly() {
         "PS1=$ ",
         "sh",
     ]);
+    Some((dir, tmux))
+}
+
+#[test]
+fn dashboard_in_a_pty_moves_through_views_and_quits_cleanly() {
+    let test = "dashboard_in_a_pty_moves_through_views_and_quits_cleanly";
+    let Some((dir, tmux)) = workspace_in_tmux(test, "e2e") else {
+        return;
+    };
+    let db = dir.path().join("lab.db");
     let bin = env!("CARGO_BIN_EXE_densenet-lab");
     // $EDITOR stand-in: appends a line to the file it is given.
     let editor = dir.path().join("fake-editor");
@@ -261,35 +271,11 @@ const ENDLESS: &str =
 
 #[test]
 fn dashboard_keeps_working_during_an_endless_query_and_esc_cancels_it() {
-    if !densenet_lab::preconditions::tool_runs("tmux", "-V") {
-        let test = "dashboard_keeps_working_during_an_endless_query_and_esc_cancels_it";
-        densenet_lab::preconditions::missing(test, "tmux", "tmux is not installed");
+    let test = "dashboard_keeps_working_during_an_endless_query_and_esc_cancels_it";
+    let Some((dir, tmux)) = workspace_in_tmux(test, "query") else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("lab.db");
-    fixture(&db);
-    std::fs::create_dir(dir.path().join("experiments")).unwrap();
-    let toml = dir.path().join("experiments/e2e.toml");
-    std::fs::write(&toml, densenet_lab::spec::render_template("e2e")).unwrap();
-    let tmux = Tmux {
-        socket: format!("dash-query-{}", std::process::id()),
     };
-    tmux.cmd(&[
-        "-f",
-        "/dev/null",
-        "new-session",
-        "-d",
-        "-s",
-        "dash",
-        "-x",
-        "110",
-        "-y",
-        "30",
-        "env",
-        "PS1=$ ",
-        "sh",
-    ]);
+    let toml = dir.path().join("experiments/e2e.toml");
     let bin = env!("CARGO_BIN_EXE_densenet-lab");
     let line = format!(
         "cd {} && {bin} --db lab.db; echo EXIT=$?",

@@ -4,14 +4,19 @@
 //! `$DENSENET_LAB_DATA/fashion-mnist/`, else where Debian's `dataset-fashion-mnist` installs
 //! it; `.ci/run` installs that package and requires it.
 
+use std::path::Path;
+
 use assert_cmd::Command;
 use tempfile::TempDir;
 
-/// A small DenseNet (k=12, blocks 4-4, 7x7/2 stem with max-pool) for one epoch of MNIST.
-const ONE_EPOCH: &str = r#"
-name = "mnist-one-epoch"
+/// A small DenseNet (k=12, blocks 4-4, 7x7/2 stem with max-pool) for one epoch; `data` is the
+/// `[data]` table's lines.
+fn one_epoch(name: &str, data: &str) -> String {
+    format!(
+        r#"
+name = "{name}"
 [data]
-dataset = "mnist"
+{data}
 [model]
 growth_rate = 12
 blocks = [4, 4]
@@ -19,11 +24,40 @@ stem = "imagenet"
 [train]
 epochs = 1
 batch_size = 64
-optimizer = { kind = "adam", lr = 2e-3 }
-schedule = { kind = "cosine" }
+optimizer = {{ kind = "adam", lr = 2e-3 }}
+schedule = {{ kind = "cosine" }}
 seed = 1
 log_every = 100
-"#;
+"#
+    )
+}
+
+/// The binary in `dir`, on its `lab.db` and the datasets under `data`.
+fn lab(dir: &Path, data: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("densenet-lab").unwrap();
+    cmd.current_dir(dir)
+        .arg("--db")
+        .arg(dir.join("lab.db"))
+        .arg("--data-dir")
+        .arg(data);
+    cmd
+}
+
+/// `sql`'s result as CSV lines, header first.
+fn query_lines(dir: &Path, data: &Path, sql: &str) -> Vec<String> {
+    let out = lab(dir, data)
+        .args(["query", "--format", "csv", sql])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
 
 #[test]
 fn one_epoch_of_full_mnist_reaches_97_percent() {
@@ -33,36 +67,18 @@ fn one_epoch_of_full_mnist_reaches_97_percent() {
     };
     let dir = TempDir::new().unwrap();
     let file = dir.path().join("one-epoch.toml");
-    std::fs::write(&file, ONE_EPOCH).unwrap();
-    let db = dir.path().join("lab.db");
-    Command::cargo_bin("densenet-lab")
-        .unwrap()
-        .current_dir(dir.path())
-        .arg("--db")
-        .arg(&db)
-        .arg("--data-dir")
-        .arg(&data)
+    std::fs::write(&file, one_epoch("mnist-one-epoch", r#"dataset = "mnist""#)).unwrap();
+    lab(dir.path(), &data)
         .arg("run")
         .arg(&file)
         .assert()
         .success();
-    let out = Command::cargo_bin("densenet-lab")
-        .unwrap()
-        .arg("--db")
-        .arg(&db)
-        .args([
-            "query",
-            "--format",
-            "csv",
-            "SELECT final_test_accuracy FROM run_summary",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(out).unwrap();
-    let accuracy: f64 = text.lines().nth(1).unwrap().parse().unwrap();
+    let lines = query_lines(
+        dir.path(),
+        &data,
+        "SELECT final_test_accuracy FROM run_summary",
+    );
+    let accuracy: f64 = lines[1].parse().unwrap();
     eprintln!("one epoch of MNIST: test accuracy {accuracy}");
     assert!(accuracy >= 0.97, "test accuracy {accuracy}");
 }
@@ -70,24 +86,6 @@ fn one_epoch_of_full_mnist_reaches_97_percent() {
 /// The MNIST test's network for one epoch on the first 20,000 Fashion-MNIST training images,
 /// tested on all 10,000. It measured 79.85% here (66 s, test profile); chance is 10%, and a
 /// loader that mixed up images and labels would stay near it.
-const FASHION_ONE_EPOCH: &str = r#"
-name = "fashion-one-epoch"
-[data]
-dataset = "fashion-mnist"
-train_samples = 20000
-[model]
-growth_rate = 12
-blocks = [4, 4]
-stem = "imagenet"
-[train]
-epochs = 1
-batch_size = 64
-optimizer = { kind = "adam", lr = 2e-3 }
-schedule = { kind = "cosine" }
-seed = 1
-log_every = 100
-"#;
-
 #[test]
 fn one_epoch_on_20000_fashion_mnist_images_reaches_75_percent() {
     let test = "one_epoch_on_20000_fashion_mnist_images_reaches_75_percent";
@@ -96,19 +94,13 @@ fn one_epoch_on_20000_fashion_mnist_images_reaches_75_percent() {
     };
     let dir = TempDir::new().unwrap();
     let file = dir.path().join("fashion.toml");
-    std::fs::write(&file, FASHION_ONE_EPOCH).unwrap();
-    let db = dir.path().join("lab.db");
-    let lab = || {
-        let mut cmd = Command::cargo_bin("densenet-lab").unwrap();
-        cmd.current_dir(dir.path())
-            .arg("--db")
-            .arg(&db)
-            .arg("--data-dir")
-            .arg(&data);
-        cmd
-    };
+    let recipe = one_epoch(
+        "fashion-one-epoch",
+        "dataset = \"fashion-mnist\"\ntrain_samples = 20000",
+    );
+    std::fs::write(&file, recipe).unwrap();
     // `data verify` passes the published checksums before anything trains on the files.
-    let verify = lab()
+    let verify = lab(dir.path(), &data)
         .args(["data", "verify", "--format", "csv"])
         .assert()
         .get_output()
@@ -122,22 +114,17 @@ fn one_epoch_on_20000_fashion_mnist_images_reaches_75_percent() {
     assert_eq!(fashion.len(), 4, "{verify}");
     assert!(fashion.iter().all(|l| l.ends_with(",ok")), "{verify}");
 
-    lab().arg("run").arg(&file).assert().success();
-    let out = lab()
-        .args([
-            "query",
-            "--format",
-            "csv",
-            "SELECT dataset, final_test_accuracy FROM run_summary",
-        ])
+    lab(dir.path(), &data)
+        .arg("run")
+        .arg(&file)
         .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(out).unwrap();
-    let row = text.lines().nth(1).unwrap();
-    let (dataset, accuracy) = row.split_once(',').unwrap();
+        .success();
+    let lines = query_lines(
+        dir.path(),
+        &data,
+        "SELECT dataset, final_test_accuracy FROM run_summary",
+    );
+    let (dataset, accuracy) = lines[1].split_once(',').unwrap();
     assert_eq!(dataset, "fashion-mnist");
     let accuracy: f64 = accuracy.parse().unwrap();
     eprintln!("one epoch on 20,000 Fashion-MNIST images: test accuracy {accuracy}");

@@ -35,22 +35,42 @@ pub const EXIT_CODES: [(i32, &str); 5] = [
 
 /// The top-level `--help`'s footer (`-h` shows the short one).
 pub const HELP_SHORT: &str = "Exit codes: 0 success, 1 failure, 2 bad input, 124 query timed out, 130 interrupted (--help says more).";
-pub const HELP_LONG: &str = "\
-Exit codes:
-  0    success; also when whoever reads the output stops early (`densenet-lab runs | head -1`)
-  1    a failure while doing the work: a trial failed, a file could not be written, anything
-       unexpected
-  2    bad input: an unknown command, flag or value (`run --jobs 0`), an invalid experiment file,
-       a missing or broken data file (`data verify` included), an unknown run id or experiment
-       name, SQL that writes or does not parse, a file that is not a densenet-lab database, a
-       database path that cannot be written, an unknown metric or chart format
-  124  `query --timeout SECONDS` ran out before the query finished (as timeout(1))
-  130  interrupted by Ctrl-C (SIGINT): `run` asks its trials to stop and exits when they have;
-       `query` stops its statement
+const ENVIRONMENT: &str = "Environment: DENSENET_LAB_DB (default of --db), DENSENET_LAB_DATA \
+    (default of --data-dir), DENSENET_LAB_ENGINE=burn (train on burn's graph instead of the CPU \
+    executor), RAYON_NUM_THREADS (CPU threads).";
 
-Environment: DENSENET_LAB_DB (default of --db), DENSENET_LAB_DATA (default of --data-dir),
-DENSENET_LAB_ENGINE=burn (train on burn's graph instead of the CPU executor), RAYON_NUM_THREADS
-(CPU threads).";
+/// The top-level `--help`'s footer, written from [`EXIT_CODES`] so the two cannot drift.
+pub fn help_long() -> String {
+    let mut text = String::from("Exit codes:\n");
+    for (code, meaning) in EXIT_CODES {
+        for (i, line) in wrap(meaning, 90).iter().enumerate() {
+            let label = if i == 0 {
+                code.to_string()
+            } else {
+                String::new()
+            };
+            text.push_str(&format!("  {label:<5}{line}\n"));
+        }
+    }
+    text.push('\n');
+    text.push_str(&wrap(ENVIRONMENT, 97).join("\n"));
+    text
+}
+
+/// `text`'s words in lines of at most `width` characters (a longer word stands alone).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split_whitespace() {
+        match lines.last_mut() {
+            Some(line) if line.len() + 1 + word.len() <= width => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    lines
+}
 
 /// Exit code for an error, by [`EXIT_CODES`]. 0 for a closed output pipe: the reader had what
 /// it wanted, which is a normal end for a command-line tool.
@@ -92,10 +112,11 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 mod tests {
     use super::*;
 
-    /// `--help` prints the same rule as the table the README and the tests use.
+    /// `--help` prints the same rule as the table the README and the tests use, and its lines
+    /// stay within a terminal's width.
     #[test]
     fn long_help_lists_every_exit_code_with_its_meaning() {
-        let help: String = HELP_LONG.split_whitespace().collect::<Vec<_>>().join(" ");
+        let help: String = help_long().split_whitespace().collect::<Vec<_>>().join(" ");
         for (code, meaning) in EXIT_CODES {
             let meaning: String = meaning.split_whitespace().collect::<Vec<_>>().join(" ");
             assert!(
@@ -104,6 +125,11 @@ mod tests {
             );
             assert!(HELP_SHORT.contains(&code.to_string()));
         }
+        assert!(
+            help_long().lines().all(|l| l.len() <= 97),
+            "{}",
+            help_long()
+        );
     }
 
     #[test]

@@ -27,7 +27,7 @@ const DEFAULT_DATA_DIR: &str = "data";
         Without a command, opens the dashboard on the workspace in the current directory \
         (experiments/, the database, runs/).",
     after_help = exit::HELP_SHORT,
-    after_long_help = exit::HELP_LONG,
+    after_long_help = exit::help_long(),
 )]
 pub struct Cli {
     /// The results database; a command's own --db wins over this one.
