@@ -2,7 +2,8 @@
 //!
 //! Data flow: `spec` (experiment file -> validated trials) -> `runner` (store rows, scheduling)
 //! -> `train` (burn, with `model`) -> `store` (SQLite) <- `cli` (tables, queries). Only `model`
-//! and `train` name burn.
+//! and `train` name burn. `search` holds the adaptive sweep's decisions (ASHA, the median
+//! rule, TPE) as pure functions the runner asks.
 
 pub mod cli;
 pub mod data;
@@ -15,6 +16,7 @@ pub mod preconditions;
 pub mod report;
 pub mod rng;
 pub mod runner;
+pub mod search;
 pub mod spec;
 pub mod store;
 pub mod train;

@@ -11,7 +11,7 @@ use super::output::write_rows;
 use super::workspace::{check, new, verify};
 use super::{Cli, Command, DataCommand, UsageError, inspect};
 use crate::plot;
-use crate::runner::{self, ProgressMode, RunOptions, TrialOptions};
+use crate::runner::{self, ProgressMode, RunOptions, TrialGate, TrialOptions};
 use crate::spec::{self, Experiment, Precision};
 use crate::store::StoreError;
 use crate::train::{self, ComputeDevice};
@@ -36,9 +36,12 @@ pub fn dispatch(mut cli: Cli) -> Result<()> {
             data,
         } => {
             let experiment = spec::load_experiment(&file)?;
+            for warning in &experiment.warnings {
+                eprintln!("warning: {warning}");
+            }
             let devices = usable_devices(device.as_deref().or(experiment.device.as_deref()))?;
             if devices.contains(&ComputeDevice::Cpu) {
-                experiment.check_precision_on_cpu(&experiment.trials())?;
+                experiment.check_precision_on_cpu(&experiment.representative_trials())?;
             }
             let options = RunOptions {
                 db: cli.db_for(&store),
@@ -67,6 +70,13 @@ pub fn dispatch(mut cli: Cli) -> Result<()> {
                 s.interrupted,
                 options.db.display()
             )?;
+            if let Some(line) = &s.adaptive {
+                writeln!(
+                    out,
+                    "{}: {} pruned, {} paused; {line}",
+                    experiment.name, s.pruned, s.paused
+                )?;
+            }
             if s.skipped_elsewhere > 0 {
                 writeln!(
                     out,
@@ -103,13 +113,25 @@ pub fn dispatch(mut cli: Cli) -> Result<()> {
             store,
             data,
             claimed_by_parent,
+            pause_at,
+            median,
+            median_warmup,
         } => {
+            let gate = match (pause_at, median) {
+                (Some(epoch), _) => TrialGate::PauseAt(epoch),
+                (None, Some(metric)) => TrialGate::Median {
+                    objective: parse_objective(&metric)?,
+                    warmup_epochs: median_warmup,
+                },
+                (None, None) => TrialGate::Open,
+            };
             let options = TrialOptions {
                 db: cli.db_for(&store),
                 data_dir: cli.data_dir_for(&data),
                 runs_dir,
                 device: parse_device(&device)?,
                 claimed_by_parent,
+                gate,
             };
             runner::run_trial(run, &options).map(|_| ())
         }
@@ -295,4 +317,14 @@ fn unwritable_store(err: anyhow::Error, db: &Path) -> anyhow::Error {
         db.display()
     ))
     .into()
+}
+
+/// `split.name` of `trial --median`, as the sweep that started the trial wrote it.
+fn parse_objective(metric: &str) -> Result<crate::spec::Objective> {
+    crate::spec::Objective::parse(metric).ok_or_else(|| {
+        UsageError(format!(
+            "--median: expected SPLIT.METRIC such as val.accuracy, found {metric:?}"
+        ))
+        .into()
+    })
 }

@@ -132,6 +132,15 @@ pub enum Command {
         /// The parent `run` claimed the run for this process and hands the claim over.
         #[arg(long)]
         claimed_by_parent: bool,
+        /// Pause at the end of this epoch (an ASHA rung) unless it is the last.
+        #[arg(long, value_name = "EPOCH", conflicts_with = "median")]
+        pause_at: Option<usize>,
+        /// Prune when the best SPLIT.METRIC so far is worse than the finished trials' median.
+        #[arg(long, value_name = "SPLIT.METRIC")]
+        median: Option<String>,
+        /// Epochs the median rule waits before it judges.
+        #[arg(long, value_name = "EPOCHS", default_value_t = 1)]
+        median_warmup: usize,
         #[command(flatten)]
         store: StoreArg,
         #[command(flatten)]

@@ -46,6 +46,12 @@ pub fn new(name: &str, dir: &Path, force: bool, out: &mut dyn Write) -> Result<(
 
 pub fn check(file: &Path, format: Format, out: &mut dyn Write) -> Result<()> {
     let experiment: Experiment = spec::load_experiment(file)?;
+    for warning in &experiment.warnings {
+        eprintln!("warning: {warning}");
+    }
+    if !experiment.sweep.is_enumerable() {
+        return check_sampled(&experiment, format, out);
+    }
     let trials = experiment.trials();
     let mut rows = Rows::new([
         "trial",
@@ -80,6 +86,37 @@ pub fn check(file: &Path, format: Format, out: &mut dyn Write) -> Result<()> {
             "{}: {} trial(s) on {}; valid",
             experiment.name,
             trials.len(),
+            experiment.base.data.dataset.name()
+        )?;
+    }
+    write_rows(out, &rows, format)
+}
+
+/// A sweep whose trials are drawn as it runs: its axes and how many points it will try.
+fn check_sampled(experiment: &Experiment, format: Format, out: &mut dyn Write) -> Result<()> {
+    let sweep = &experiment.sweep;
+    let mut rows = Rows::new(["axis", "domain"]);
+    for axis in &sweep.axes {
+        rows.rows
+            .push(vec![json!(axis.key), json!(axis.domain.describe())]);
+    }
+    if format == Format::Table {
+        let how = match sweep.strategy {
+            spec::Strategy::Tpe { startup, .. } => {
+                format!("tpe (the first {startup} points at random)")
+            }
+            _ => "random".to_string(),
+        };
+        let stop = match &sweep.early_stop {
+            Some(e) => format!(", early stop {:?} on {}", e.rule, e.objective.label()),
+            None => String::new(),
+        };
+        writeln!(
+            out,
+            "{}: {} point(s) x {} repeat(s) drawn by {how} as the sweep runs{stop}, on {}; valid",
+            experiment.name,
+            sweep.point_count(),
+            sweep.repeats,
             experiment.base.data.dataset.name()
         )?;
     }

@@ -5,7 +5,9 @@
 //! resumes `interrupted`, `stopped` and `failed` ones from their last checkpoint and starts the
 //! rest. Each run is trained by the one process that wins its claim (see `claims`).
 
+mod adaptive;
 mod claims;
+mod gate;
 pub mod liveness;
 mod observer;
 mod progress;
@@ -18,6 +20,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 pub use claims::{TrialRefused, dead_runs, reap_dead_runs};
+pub use gate::TrialGate;
 pub use observer::{StoreObserver, epoch_rows};
 pub use progress::ProgressMode;
 pub use scheduler::Interrupted;
@@ -55,6 +58,10 @@ pub struct SweepSummary {
     pub diverged: usize,
     pub stopped: usize,
     pub interrupted: usize,
+    pub paused: usize,
+    pub pruned: usize,
+    /// An adaptive sweep's rungs and budget (`rungs: ... | budget: ...`).
+    pub adaptive: Option<String>,
 }
 
 /// The rows `register_sweep` needs for each trial.
@@ -98,8 +105,64 @@ fn check_datasets(trials: &[Trial], data_dir: &Path) -> Result<Vec<usize>> {
     Ok(sizes)
 }
 
+/// Counts the final status of each run this process claimed (once per run: an adaptive sweep
+/// may claim a run at each rung).
+fn tally(store: &Store, report: &scheduler::QueueReport, summary: &mut SweepSummary) -> Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    for &id in report.claimed.iter().filter(|id| seen.insert(**id)) {
+        match store.run(id)?.map(|r| r.status) {
+            Some(RunStatus::Done) => summary.trained += 1,
+            Some(RunStatus::Diverged) => summary.diverged += 1,
+            Some(RunStatus::Stopped) => summary.stopped += 1,
+            Some(RunStatus::Interrupted) => summary.interrupted += 1,
+            Some(RunStatus::Paused) => summary.paused += 1,
+            Some(RunStatus::Pruned) => summary.pruned += 1,
+            _ => summary.failed += 1,
+        }
+    }
+    Ok(())
+}
+
+/// Runs an adaptive sweep (see `adaptive`): trials registered as they are drawn, trained rung
+/// by rung, until the sweep has nothing left to start.
+fn run_adaptive(experiment: &Experiment, options: &RunOptions) -> Result<SweepSummary> {
+    check_datasets(&experiment.representative_trials(), &options.data_dir)?;
+    let mut store = Store::open(&options.db)?;
+    let known = store.register_sweep(
+        &experiment.name,
+        &experiment.description,
+        &experiment.path.to_string_lossy(),
+        &experiment.source,
+        &new_runs(&experiment.trials())?,
+    )?;
+    reap_dead_runs(&store)?;
+    let sweep = &experiment.sweep;
+    let mut summary = SweepSummary {
+        skipped_done: known.iter().filter(|r| r.status == RunStatus::Done).count(),
+        ..SweepSummary::default()
+    };
+    let display = progress::Display::new(
+        options.progress,
+        &experiment.name,
+        sweep.point_count() * sweep.repeats,
+        summary.skipped_done,
+    );
+    let mut source = adaptive::AdaptiveSweep::new(experiment, &options.data_dir);
+    let report = scheduler::run_queue(&mut store, &mut source, options, &display)?;
+    display.finish();
+    tally(&store, &report, &mut summary)?;
+    summary.adaptive = Some(source.report(&store)?.line());
+    if report.interrupted_by_user {
+        return Err(scheduler::Interrupted.into());
+    }
+    Ok(summary)
+}
+
 /// Runs every trial of `experiment` that is not done yet.
 pub fn run_experiment(experiment: &Experiment, options: &RunOptions) -> Result<SweepSummary> {
+    if experiment.sweep.is_adaptive() {
+        return run_adaptive(experiment, options);
+    }
     let trials = experiment.trials();
     let train_sizes = check_datasets(&trials, &options.data_dir)?;
     let mut store = Store::open(&options.db)?;
@@ -112,7 +175,7 @@ pub fn run_experiment(experiment: &Experiment, options: &RunOptions) -> Result<S
     )?;
     let alive_elsewhere = reap_dead_runs(&store)?;
     let mut summary = SweepSummary::default();
-    let mut queue = Vec::new();
+    let mut queue = std::collections::VecDeque::new();
     for ((run, trial), train_size) in runs.iter().zip(&trials).zip(train_sizes) {
         if run.status == RunStatus::Done {
             summary.skipped_done += 1;
@@ -124,10 +187,11 @@ pub fn run_experiment(experiment: &Experiment, options: &RunOptions) -> Result<S
         } else {
             let steps =
                 train_size.div_ceil(trial.config.train.batch_size) * trial.config.train.epochs;
-            queue.push(scheduler::Queued {
+            queue.push_back(scheduler::Queued {
                 run_id: run.id,
                 trial_index: trial.index,
                 total_steps: steps as u64,
+                gate: TrialGate::Open,
             });
         }
     }
@@ -137,18 +201,15 @@ pub fn run_experiment(experiment: &Experiment, options: &RunOptions) -> Result<S
         trials.len(),
         summary.skipped_done,
     );
-    let report = scheduler::run_queue(&mut store, queue, options, &display)?;
+    let report = scheduler::run_queue(
+        &mut store,
+        &mut scheduler::FixedQueue(queue),
+        options,
+        &display,
+    )?;
     display.finish();
     summary.skipped_elsewhere += report.left_to_others;
-    for &id in &report.claimed {
-        match store.run(id)?.map(|r| r.status) {
-            Some(RunStatus::Done) => summary.trained += 1,
-            Some(RunStatus::Diverged) => summary.diverged += 1,
-            Some(RunStatus::Stopped) => summary.stopped += 1,
-            Some(RunStatus::Interrupted) => summary.interrupted += 1,
-            _ => summary.failed += 1,
-        }
-    }
+    tally(&store, &report, &mut summary)?;
     if report.interrupted_by_user {
         return Err(scheduler::Interrupted.into());
     }

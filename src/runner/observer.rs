@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use crate::store::{MetricName, MetricRow, Scope, Split, Store, retry_busy};
+use super::gate::TrialGate;
+use crate::store::{MetricName, MetricRow, RunStatus, Scope, Split, Store, retry_busy};
 use crate::train::{EpochMetrics, StepMetrics, TrainObserver};
 
 /// Step rows are buffered and written with the epoch (or every few seconds on long epochs),
@@ -25,6 +26,10 @@ pub struct StoreObserver<'a> {
     panic_at_first_step: bool,
     /// Epochs of the trial, when each finished epoch is also a line of the trial log.
     log_epochs_of: Option<usize>,
+    /// How far an adaptive sweep lets this trial go.
+    gate: TrialGate,
+    /// What the gate decided when it halted training (`paused` or `pruned`).
+    pub verdict: Option<RunStatus>,
 }
 
 impl<'a> StoreObserver<'a> {
@@ -42,7 +47,15 @@ impl<'a> StoreObserver<'a> {
             stop,
             panic_at_first_step,
             log_epochs_of: None,
+            gate: TrialGate::Open,
+            verdict: None,
         }
+    }
+
+    /// Halts training where `gate` says (see `TrialGate::verdict`).
+    pub fn gated_by(mut self, gate: TrialGate) -> Self {
+        self.gate = gate;
+        self
     }
 
     /// Also writes each finished epoch as a line of the trial log (the trial process's stderr).
@@ -198,5 +211,10 @@ impl TrainObserver for StoreObserver<'_> {
 
     fn stop_requested(&mut self) -> bool {
         self.stop.load(Ordering::Relaxed)
+    }
+
+    fn halt_after_epoch(&mut self, epoch: usize) -> Result<bool> {
+        self.verdict = self.gate.verdict(self.store, self.run_id, epoch)?;
+        Ok(self.verdict.is_some())
     }
 }

@@ -16,6 +16,7 @@ use anyhow::{Context, Result};
 
 use super::RunOptions;
 use super::claims::{self, Attempt};
+use super::gate::TrialGate;
 use super::liveness;
 use super::progress::Display;
 use super::trial::checkpoint_dir;
@@ -29,11 +30,34 @@ use crate::train::ComputeDevice;
 )]
 pub struct Interrupted;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Queued {
     pub run_id: i64,
     pub trial_index: usize,
     pub total_steps: u64,
+    /// How far this attempt may train (an adaptive sweep's rung or rule).
+    pub gate: TrialGate,
+}
+
+/// Where the scheduler gets the next run for a free slot: a fixed list, or an adaptive sweep
+/// deciding from the store each time.
+pub trait JobSource {
+    /// The next run to start now; `None` when nothing can start until a running trial ends
+    /// (or ever: once nothing runs either, `run_queue` returns).
+    fn next(&mut self, store: &mut Store, display: &Display) -> Result<Option<Queued>>;
+    /// A run this process started has ended and its status is recorded.
+    fn ended(&mut self, _store: &Store, _run_id: i64, _display: &Display) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// The runs of a sweep in order, each started once.
+pub struct FixedQueue(pub std::collections::VecDeque<Queued>);
+
+impl JobSource for FixedQueue {
+    fn next(&mut self, _store: &mut Store, _display: &Display) -> Result<Option<Queued>> {
+        Ok(self.0.pop_front())
+    }
 }
 
 struct Running {
@@ -90,6 +114,7 @@ fn spawn(
             &device.to_string(),
             "--claimed-by-parent",
         ])
+        .args(q.gate.args())
         .arg("--runs-dir")
         .arg(&options.runs_dir)
         .stdin(Stdio::null())
@@ -201,7 +226,7 @@ fn claim_for_slot(
 /// claim.
 pub fn run_queue(
     store: &mut Store,
-    queue: Vec<Queued>,
+    source: &mut dyn JobSource,
     options: &RunOptions,
     display: &Display,
 ) -> Result<QueueReport> {
@@ -224,7 +249,6 @@ pub fn run_queue(
         .collect();
     let threads = threads_per_trial(slots.iter().filter(|d| **d == ComputeDevice::Cpu).count());
     let mut free: Vec<usize> = (0..slots.len()).rev().collect();
-    let mut pending = queue.clone().into_iter();
     let mut running: Vec<Running> = Vec::new();
     let mut handled_signals = 0;
     let mut killed = false;
@@ -248,7 +272,9 @@ pub fn run_queue(
             }
         }
         while handled_signals == 0 && !free.is_empty() {
-            let Some(q) = pending.next() else { break };
+            let Some(q) = source.next(store, display)? else {
+                break;
+            };
             let slot = *free.last().expect("checked non-empty");
             if !claim_for_slot(store, &q, slots[slot], &me, display)? {
                 report.left_to_others += 1;
@@ -273,19 +299,28 @@ pub fn run_queue(
         // Read what the trials wrote before noticing which ended, so that a trial's last epoch
         // is shown before its final status line.
         poller.update(store)?;
+        let mut ended_any = false;
         let mut i = 0;
         while i < running.len() {
             if let Some(status) = running[i].child.try_wait()? {
+                ended_any = true;
                 let r = running.swap_remove(i);
                 settle(store, &me, &r, status, killed)?;
                 free.push(r.slot);
                 display.finished(store, r.run_id)?;
+                source.ended(store, r.run_id, display)?;
             } else {
                 i += 1;
             }
         }
-        if running.is_empty() && (handled_signals > 0 || pending.len() == 0) {
-            break;
+        // Slots were filled above as far as the source allowed. With none running: if one
+        // just ended, ask the source again (its end may free a promotion or a new trial),
+        // else nothing more can start.
+        if running.is_empty() {
+            if handled_signals > 0 || !ended_any {
+                break;
+            }
+            continue;
         }
         std::thread::sleep(POLL);
     }

@@ -16,6 +16,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use super::claims::{self, Attempt, TrialRefused};
+use super::gate::TrialGate;
 use super::liveness;
 use super::observer::StoreObserver;
 use super::trial_log;
@@ -40,6 +41,8 @@ pub struct TrialOptions {
     /// The `run` that started this process claimed the run and hands the claim over; without
     /// this, the trial claims the run itself.
     pub claimed_by_parent: bool,
+    /// How far an adaptive sweep lets the trial go.
+    pub gate: TrialGate,
 }
 
 /// Where a run's checkpoints live.
@@ -151,6 +154,7 @@ pub fn run_trial(run_id: i64, options: &TrialOptions) -> Result<RunStatus> {
     let panic_hook =
         std::env::var(PANIC_HOOK_ENV).is_ok_and(|v| v.trim() == run.trial_index.to_string());
     let dir = checkpoint_dir(&options.runs_dir, run_id);
+    let mut verdict = None;
     let outcome = data::load(&config.data, &options.data_dir)
         .map_err(anyhow::Error::from)
         .and_then(|splits| {
@@ -163,8 +167,10 @@ pub fn run_trial(run_id: i64, options: &TrialOptions) -> Result<RunStatus> {
             };
             let mut observer =
                 StoreObserver::new(&mut store, run_id, Arc::clone(&stop), panic_hook)
-                    .logging_epochs_of(config.train.epochs);
+                    .logging_epochs_of(config.train.epochs)
+                    .gated_by(options.gate.clone());
             let outcome = train::train_trial(&job, &mut observer);
+            verdict = observer.verdict;
             // Rows of an unfinished epoch are kept for the dashboard; a resume rewinds them.
             observer.flush().and(outcome)
         });
@@ -188,6 +194,16 @@ pub fn run_trial(run_id: i64, options: &TrialOptions) -> Result<RunStatus> {
                 }
             }),
         ),
+        Ok(Outcome::Halted { epoch }) => {
+            let status = verdict.unwrap_or(RunStatus::Paused);
+            let why = match status {
+                RunStatus::Pruned => format!(
+                    "pruned after epoch {epoch}: its best value so far is worse than the median of the finished trials"
+                ),
+                _ => format!("paused at the rung of epoch {epoch}; resumes from there if promoted"),
+            };
+            (status, Some(why))
+        }
         Err(e) => (RunStatus::Failed, Some(format!("{e:#}"))),
     };
     let held = retry_busy(|| store.finish_claimed(run_id, &me, status, error.as_deref()))

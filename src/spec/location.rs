@@ -251,6 +251,8 @@ pub(crate) struct Reporter<'a> {
     text: &'a str,
     pub(crate) index: SpanIndex,
     diagnostics: Vec<Diagnostic>,
+    /// Located like diagnostics, but they do not make the file invalid.
+    warnings: Vec<Diagnostic>,
 }
 
 impl<'a> Reporter<'a> {
@@ -260,7 +262,25 @@ impl<'a> Reporter<'a> {
             text,
             index: SpanIndex::new(text),
             diagnostics: Vec::new(),
+            warnings: Vec::new(),
         }
+    }
+
+    /// Something worth saying about the value at `path` that still runs.
+    pub(crate) fn warn_at_value(&mut self, path: &str, message: impl Into<String>) {
+        let (line, column) = line_col(self.text, self.index.value_offset(path));
+        self.warnings.push(Diagnostic {
+            file: self.file.to_path_buf(),
+            line,
+            column,
+            key: path.to_string(),
+            message: message.into(),
+        });
+    }
+
+    /// The warnings so far, each as `file:line:col: key: message`.
+    pub(crate) fn warnings(&self) -> Vec<String> {
+        self.warnings.iter().map(|d| d.to_string()).collect()
     }
 
     /// A problem with the value at `path` (or where it would go, when it is absent).

@@ -2,6 +2,8 @@
 //! trials. Everything that can be wrong with a file is found here, before any training starts.
 
 pub mod config;
+mod domain;
+mod early_stop;
 mod error;
 mod geometry;
 mod hash;
@@ -9,6 +11,7 @@ mod ignored;
 mod location;
 mod parse;
 mod precision;
+mod sampled;
 mod sweep;
 mod template;
 mod validate;
@@ -20,6 +23,8 @@ mod tests;
 use std::path::PathBuf;
 
 pub use config::*;
+pub use domain::{DISTRIBUTIONS, Domain};
+pub use early_stop::{DEFAULT_METRIC, EarlyStop, MEDIAN_STARTUP_TRIALS, Objective, StopRule};
 pub use error::{Diagnostic, SpecError};
 pub use geometry::{GeometryError, feature_map_sizes, stem_output};
 pub use hash::{canonical_config_json, trial_hash};
@@ -41,6 +46,8 @@ pub struct Experiment {
     /// The config of the file without any sweep override.
     pub base: TrialConfig,
     pub sweep: Sweep,
+    /// Located warnings (`file:line:col: key: message`) that do not stop the file from running.
+    pub warnings: Vec<String>,
 }
 
 /// How the base config is varied. No `[sweep]` table is one point, one repeat.
@@ -51,14 +58,25 @@ pub struct Sweep {
     pub repeats: usize,
     /// In file order; the first axis varies slowest.
     pub axes: Vec<Axis>,
+    /// What TPE optimizes and early stopping judges by (`None`: the sweep judges nothing).
+    pub objective: Option<Objective>,
+    pub early_stop: Option<EarlyStop>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Strategy {
     /// Every combination of axis values.
     Grid,
-    /// `samples` distinct grid points drawn without replacement, seeded by `seed`.
+    /// `samples` points, seeded by `seed`: distinct grid points drawn without replacement when
+    /// every axis is a list, else each axis drawn from its domain.
     Random { samples: usize, seed: u64 },
+    /// `samples` points proposed one by one by the tree-structured Parzen estimator from the
+    /// trials so far; the first `startup` are drawn as `Random`'s are.
+    Tpe {
+        samples: usize,
+        seed: u64,
+        startup: usize,
+    },
 }
 
 /// One swept key and the values it takes.
@@ -66,7 +84,7 @@ pub enum Strategy {
 pub struct Axis {
     /// Dotted config key, e.g. `model.dropout`.
     pub key: String,
-    pub values: Vec<serde_json::Value>,
+    pub domain: Domain,
 }
 
 /// One run: a point of the sweep with one seed.

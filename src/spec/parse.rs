@@ -72,6 +72,7 @@ pub fn parse_experiment(text: &str, origin: &Path) -> Result<Experiment, SpecErr
     };
     check_dropped_keys(&base, &mut rep);
     let sweep = check_sweep(raw.sweep, &base, &mut rep);
+    let warnings = rep.warnings();
     rep.finish()?;
     Ok(Experiment {
         name: raw.name,
@@ -81,6 +82,7 @@ pub fn parse_experiment(text: &str, origin: &Path) -> Result<Experiment, SpecErr
         source: text.to_string(),
         base,
         sweep,
+        warnings,
     })
 }
 

@@ -28,7 +28,11 @@ impl Experiment {
                 .iter()
                 .find(|axis| axis.key == KEY)
                 .and_then(|axis| {
-                    let index = axis.values.iter().position(|v| v == precision.name())?;
+                    let index = axis
+                        .domain
+                        .choices()?
+                        .iter()
+                        .position(|v| v == precision.name())?;
                     Some(element_path(KEY, index))
                 })
                 .unwrap_or_else(|| KEY.to_string());

@@ -8,6 +8,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::config::TrialConfig;
+use super::domain::Domain;
+use super::early_stop::{DEFAULT_METRIC, RawEarlyStop, check_early_stop, check_metric};
 use super::hash::trial_hash;
 use super::ignored::{dropped_key, dropped_message, lookup};
 use super::location::{Reporter, join};
@@ -69,10 +71,18 @@ pub(crate) struct RawSweep {
     seed: Option<u64>,
     #[serde(default = "one")]
     repeats: usize,
+    /// tpe only: how many points are drawn at random before the estimator takes over.
+    startup: Option<usize>,
+    /// What tpe optimizes, when there is no `early_stop.metric` to say it.
+    metric: Option<String>,
     /// Values checked by hand (not typed) so each bad element is reported where it is.
     #[serde(default)]
     axes: BTreeMap<String, toml::Value>,
+    early_stop: Option<RawEarlyStop>,
 }
+
+/// Random points tpe draws before it models anything (Optuna's `n_startup_trials`).
+pub const TPE_STARTUP: usize = 10;
 
 fn one() -> usize {
     1
@@ -84,10 +94,11 @@ enum StrategyName {
     #[default]
     Grid,
     Random,
+    Tpe,
 }
 
 /// Whether two dotted keys overlap (one is the other or contains it).
-fn related(a: &str, b: &str) -> bool {
+pub(super) fn related(a: &str, b: &str) -> bool {
     let prefix = |short: &str, long: &str| {
         long.strip_prefix(short)
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
@@ -145,8 +156,9 @@ pub(crate) fn apply(base: &Value, overrides: &[(String, Value)]) -> Result<Trial
 
 /// Number of grid points (product of axis lengths), `None` on overflow.
 pub(crate) fn grid_size(axes: &[Axis]) -> Option<usize> {
-    axes.iter()
-        .try_fold(1usize, |n, axis| n.checked_mul(axis.values.len()))
+    axes.iter().try_fold(1usize, |n, axis| {
+        n.checked_mul(axis.domain.choices().map_or(usize::MAX, <[Value]>::len))
+    })
 }
 
 /// `k` distinct indices below `n`, in draw order: a partial Fisher-Yates shuffle kept sparse so
@@ -166,39 +178,75 @@ pub(crate) fn sample_distinct(n: usize, k: usize, seed: u64) -> Vec<usize> {
 }
 
 impl Sweep {
-    /// The grid points this sweep runs, in run order.
+    /// Whether every trial is known before the sweep starts: a grid, or a random sample of
+    /// one. Otherwise trials are drawn (or proposed by tpe) as the sweep runs.
+    pub fn is_enumerable(&self) -> bool {
+        match self.strategy {
+            Strategy::Grid => true,
+            Strategy::Random { .. } => self.axes.iter().all(|a| a.domain.choices().is_some()),
+            Strategy::Tpe { .. } => false,
+        }
+    }
+
+    /// The sweep trains more than a list of trials straight through: tpe proposes them, or
+    /// early stopping pauses and prunes them.
+    pub fn is_adaptive(&self) -> bool {
+        !self.is_enumerable() || self.early_stop.is_some()
+    }
+
+    /// How many points (before repeats) the sweep runs.
+    pub fn point_count(&self) -> usize {
+        match self.strategy {
+            Strategy::Grid => grid_size(&self.axes).unwrap_or(0),
+            Strategy::Random { samples, .. } | Strategy::Tpe { samples, .. } => samples,
+        }
+    }
+
+    /// The grid points this sweep runs, in run order (enumerable sweeps only).
     pub(crate) fn points(&self) -> Vec<usize> {
         let n = grid_size(&self.axes).expect("grid size checked at parse");
         match self.strategy {
             Strategy::Grid => (0..n).collect(),
-            Strategy::Random { samples, seed } => sample_distinct(n, samples, seed),
+            Strategy::Random { samples, seed } | Strategy::Tpe { samples, seed, .. } => {
+                sample_distinct(n, samples, seed)
+            }
         }
     }
 
     /// The value index of each axis at grid point `point` (first axis varies slowest).
-    fn coordinates(&self, point: usize) -> Vec<usize> {
+    pub(super) fn coordinates(&self, point: usize) -> Vec<usize> {
         let mut rest = point;
         let mut coords = vec![0; self.axes.len()];
         for (axis, c) in self.axes.iter().zip(coords.iter_mut()).rev() {
-            *c = rest % axis.values.len();
-            rest /= axis.values.len();
+            let n = axis.domain.choices().map_or(1, <[Value]>::len);
+            *c = rest % n;
+            rest /= n;
         }
         coords
     }
 
-    fn overrides(&self, coords: &[usize]) -> Vec<(String, Value)> {
+    pub(super) fn overrides(&self, coords: &[usize]) -> Vec<(String, Value)> {
         self.axes
             .iter()
             .zip(coords)
-            .map(|(axis, &c)| (axis.key.clone(), axis.values[c].clone()))
+            .map(|(axis, &c)| {
+                (
+                    axis.key.clone(),
+                    axis.domain.choices().expect("a grid axis")[c].clone(),
+                )
+            })
             .collect()
     }
 }
 
 impl Experiment {
     /// Every trial of the sweep: points in run order, repeats innermost
-    /// (`index = point * repeats + repeat`), each repeat's seed `train.seed + repeat`.
+    /// (`index = point * repeats + repeat`), each repeat's seed `train.seed + repeat`. Empty
+    /// for a sweep that is not enumerable (its trials are drawn as it runs: see `trials_at`).
     pub fn trials(&self) -> Vec<Trial> {
+        if !self.sweep.is_enumerable() {
+            return Vec::new();
+        }
         let base = serde_json::to_value(&self.base).expect("TrialConfig serializes to JSON");
         let repeats = self.sweep.repeats;
         let mut trials = Vec::new();
@@ -222,7 +270,7 @@ impl Experiment {
 }
 
 /// `model.dropout = 0.2, data.dataset = "mnist"`.
-fn describe(overrides: &[(String, Value)]) -> String {
+pub(super) fn describe(overrides: &[(String, Value)]) -> String {
     overrides
         .iter()
         .map(|(k, v)| format!("{k} = {v}"))
@@ -239,6 +287,8 @@ pub(crate) fn check_sweep(raw: Option<RawSweep>, base: &TrialConfig, rep: &mut R
             strategy: Strategy::Grid,
             repeats: 1,
             axes: Vec::new(),
+            objective: None,
+            early_stop: None,
         };
     };
     let strategy = check_strategy(&raw, rep);
@@ -256,18 +306,67 @@ pub(crate) fn check_sweep(raw: Option<RawSweep>, base: &TrialConfig, rep: &mut R
         .filter(|k| AXIS_KEYS.contains(k))
         .collect();
     check_base(base, repeats, &swept, rep);
-    let axes = check_axes(raw.axes, &base_json, repeats, rep);
+    let grid = matches!(raw.strategy, StrategyName::Grid);
+    let axes = check_axes(raw.axes, &base_json, repeats, grid, rep);
+    let early_stop = raw
+        .early_stop
+        .and_then(|e| check_early_stop(e, base, &axes, rep));
+    let objective = check_objective(
+        raw.metric.as_deref(),
+        &early_stop,
+        &raw.strategy,
+        base,
+        &axes,
+        rep,
+    );
     let well_formed = strategy.is_some() && raw.repeats >= 1 && axes.len() == axis_count;
     let sweep = Sweep {
         strategy: strategy.unwrap_or(Strategy::Grid),
         repeats,
         axes,
+        objective,
+        early_stop,
     };
     // Trials can only be enumerated from a well-formed sweep.
     if well_formed && check_size(&sweep, rep) {
-        check_trials(&sweep, &base_json, rep);
+        if sweep.is_enumerable() {
+            check_trials(&sweep, &base_json, rep);
+        } else if let Some(corners) = super::sampled::corners(&sweep) {
+            check_trials(&corners, &base_json, rep);
+        }
     }
     sweep
+}
+
+/// The sweep's objective: `early_stop.metric`, else `sweep.metric`, else (tpe needs one)
+/// the default. A `sweep.metric` that disagrees with `early_stop.metric` is an error.
+fn check_objective(
+    metric: Option<&str>,
+    early_stop: &Option<super::EarlyStop>,
+    strategy: &StrategyName,
+    base: &TrialConfig,
+    axes: &[Axis],
+    rep: &mut Reporter,
+) -> Option<super::Objective> {
+    if let Some(stop) = early_stop {
+        if let Some(m) = metric.filter(|m| *m != stop.objective.label()) {
+            rep.at_value(
+                "sweep.metric",
+                format!(
+                    "expected the same metric as sweep.early_stop.metric ({:?}), found {m:?}",
+                    stop.objective.label()
+                ),
+            );
+        }
+        return Some(stop.objective.clone());
+    }
+    match (metric, strategy) {
+        (Some(m), _) => check_metric("sweep.metric", m, base, axes, rep),
+        (None, StrategyName::Tpe) => {
+            check_metric("sweep.strategy", DEFAULT_METRIC, base, axes, rep)
+        }
+        (None, _) => None,
+    }
 }
 
 /// The strategy, `None` when its settings are contradictory (reported).
@@ -285,6 +384,13 @@ fn check_strategy(raw: &RawSweep, rep: &mut Reporter) -> Option<Strategy> {
                     ),
                 );
             }
+            if let Some(startup) = raw.startup {
+                ok = false;
+                rep.at_value(
+                    "sweep.startup",
+                    format!("expected no startup with strategy = \"grid\" (only tpe uses it), found startup = {startup}"),
+                );
+            }
             if let Some(seed) = raw.seed {
                 ok = false;
                 rep.at_value(
@@ -297,19 +403,40 @@ fn check_strategy(raw: &RawSweep, rep: &mut Reporter) -> Option<Strategy> {
             }
             ok.then_some(Strategy::Grid)
         }
-        StrategyName::Random => {
+        StrategyName::Random | StrategyName::Tpe => {
+            let name = if raw.strategy == StrategyName::Tpe {
+                "tpe"
+            } else {
+                "random"
+            };
+            let mut ok = true;
+            if raw.strategy == StrategyName::Random {
+                if let Some(startup) = raw.startup {
+                    ok = false;
+                    rep.at_value(
+                        "sweep.startup",
+                        format!("expected no startup with strategy = \"random\" (only tpe uses it), found startup = {startup}"),
+                    );
+                }
+            }
             match raw.samples {
                 None => rep.at_value(
                     "sweep.strategy",
-                    "expected samples = N with strategy = \"random\", found no samples",
+                    format!("expected samples = N with strategy = \"{name}\", found no samples"),
                 ),
                 Some(0) => rep.at_value("sweep.samples", "expected an integer >= 1, found 0"),
-                Some(samples) => {
-                    return Some(Strategy::Random {
-                        samples,
-                        seed: raw.seed.unwrap_or(0),
+                Some(samples) if ok => {
+                    let seed = raw.seed.unwrap_or(0);
+                    return Some(match raw.strategy {
+                        StrategyName::Tpe => Strategy::Tpe {
+                            samples,
+                            seed,
+                            startup: raw.startup.unwrap_or(TPE_STARTUP),
+                        },
+                        _ => Strategy::Random { samples, seed },
                     });
                 }
+                Some(_) => {}
             }
             None
         }
@@ -322,6 +449,7 @@ fn check_axes(
     mut raw: BTreeMap<String, toml::Value>,
     base: &Value,
     repeats: usize,
+    grid: bool,
     rep: &mut Reporter,
 ) -> Vec<Axis> {
     // serde's map is sorted; the file's order comes from the span index.
@@ -349,6 +477,17 @@ fn check_axes(
             toml::Value::Array(values) if !values.is_empty() => values,
             toml::Value::Array(_) => {
                 rep.at_value(&path, "expected a non-empty array of values, found []");
+                continue;
+            }
+            toml::Value::Table(table) => {
+                if let Some(domain) = super::sampled::check_distribution(
+                    key, &path, &table, base, repeats, grid, &all_keys, rep,
+                ) {
+                    axes.push(Axis {
+                        key: key.clone(),
+                        domain,
+                    });
+                }
                 continue;
             }
             other => {
@@ -409,7 +548,7 @@ fn check_axes(
         if ok {
             axes.push(Axis {
                 key: key.clone(),
-                values: converted.into_iter().flatten().collect(),
+                domain: Domain::Choice(converted.into_iter().flatten().collect()),
             });
         }
     }
@@ -445,7 +584,7 @@ fn to_json(value: &toml::Value) -> Result<Value, String> {
 }
 
 /// An issue's message, prefixed by its own key when that is not simply the axis key.
-fn qualified(issue: &Issue, axis_key: &str) -> String {
+pub(super) fn qualified(issue: &Issue, axis_key: &str) -> String {
     if issue.path == axis_key {
         issue.message.clone()
     } else {
@@ -486,7 +625,15 @@ fn check_base(base: &TrialConfig, repeats: usize, axis_keys: &[&str], rep: &mut 
 /// Trial count and random sample bounds; `false` when the sweep cannot be expanded.
 fn check_size(sweep: &Sweep, rep: &mut Reporter) -> bool {
     let grid = grid_size(&sweep.axes);
-    if let Strategy::Random { samples: k, .. } = sweep.strategy {
+    let sampled_grid = match sweep.strategy {
+        Strategy::Grid => None,
+        Strategy::Random { samples, .. } | Strategy::Tpe { samples, .. } => sweep
+            .axes
+            .iter()
+            .all(|a| a.domain.choices().is_some())
+            .then_some(samples),
+    };
+    if let Some(k) = sampled_grid {
         match grid {
             Some(n) if n <= MAX_RANDOM_GRID => {
                 if k > n {
@@ -512,7 +659,7 @@ fn check_size(sweep: &Sweep, rep: &mut Reporter) -> bool {
     }
     let points = match sweep.strategy {
         Strategy::Grid => grid,
-        Strategy::Random { samples, .. } => Some(samples),
+        Strategy::Random { samples, .. } | Strategy::Tpe { samples, .. } => Some(samples),
     };
     let trials = points.and_then(|p| p.checked_mul(sweep.repeats));
     match trials {

@@ -17,10 +17,11 @@ use super::{Store, now};
 /// `run_summary` view uses the same 30 seconds). Trials beat every few seconds.
 pub const STALE_AFTER: Duration = Duration::from_secs(30);
 
-/// The statuses a process may claim a run from. `done` and `diverged` are settled: training
+/// The statuses a process may claim a run from. `done`, `diverged` and `pruned` are settled: training
 /// them again takes an explicit `reset_run` (the dashboard's re-run) first.
-pub const CLAIMABLE: [RunStatus; 4] = [
+pub const CLAIMABLE: [RunStatus; 5] = [
     RunStatus::Queued,
+    RunStatus::Paused,
     RunStatus::Interrupted,
     RunStatus::Stopped,
     RunStatus::Failed,

@@ -12,6 +12,7 @@ mod plot_queries;
 mod query;
 mod runs;
 mod schema;
+mod sweep_state;
 mod types;
 
 #[cfg(test)]
@@ -27,7 +28,9 @@ use rusqlite::{Connection, OpenFlags};
 pub use error::{StoreError, retry_busy};
 pub use lifecycle::{CLAIMABLE, Claim, ClaimOutcome, Holder, STALE_AFTER};
 pub use query::QueryCanceller;
+pub use runs::PointRegistration;
 pub use schema::{APPLICATION_ID, VERSION as SCHEMA_VERSION};
+pub use sweep_state::EpochValue;
 pub use types::{
     MetricName, MetricRow, NewRun, PolledMetric, QueryResult, RunRow, RunStatus, Scope, Split,
 };
@@ -79,12 +82,14 @@ impl Store {
             ));
         }
         conn.pragma_update(None, "synchronous", "NORMAL").ctx(ctx)?;
-        // Must be set outside a transaction, so before migrating.
-        conn.pragma_update(None, "foreign_keys", "ON").ctx(ctx)?;
-
+        // Migrations run with foreign keys off (rebuilding a table drops it first); the pragma
+        // must be set outside a transaction, so after migrating.
         if needs_migration {
+            // rusqlite's bundled SQLite turns foreign keys on by default.
+            conn.pragma_update(None, "foreign_keys", "OFF").ctx(ctx)?;
             schema::migrate(&mut conn, path)?;
         }
+        conn.pragma_update(None, "foreign_keys", "ON").ctx(ctx)?;
         Ok(Store {
             conn,
             path: path.to_owned(),

@@ -77,58 +77,51 @@ impl Store {
         runs: &[NewRun],
     ) -> Result<Vec<RunRow>, StoreError> {
         let ctx = || format!("registering sweep {name:?}");
-        let ts = now();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .ctx(ctx)?;
-        let experiment_id: i64 = tx
-            .query_row(
-                "INSERT INTO experiments (name, description, path, source, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)
-                 ON CONFLICT (name) DO UPDATE SET description = excluded.description,
-                     path = excluded.path, source = excluded.source,
-                     updated_at = excluded.updated_at
-                 RETURNING id",
-                params![name, description, path, source, ts],
-                |r| r.get(0),
-            )
-            .ctx(ctx)?;
-
-        let mut out = Vec::with_capacity(runs.len());
-        {
-            let mut upsert = tx
-                .prepare(
-                    "INSERT INTO runs (experiment_id, trial_index, hash, status, config, overrides,
-                                       seed, params, flops, epochs_total, created_at)
-                     VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-                     ON CONFLICT (experiment_id, hash) DO UPDATE SET trial_index = excluded.trial_index
-                     RETURNING id",
-                )
-                .ctx(ctx)?;
-            for run in runs {
-                let id: i64 = upsert
-                    .query_row(
-                        params![
-                            experiment_id,
-                            run.trial_index,
-                            run.hash,
-                            run.config_json,
-                            run.overrides_json,
-                            to_i64("seed", run.seed)?,
-                            to_i64("params", run.params)?,
-                            to_i64("flops", run.flops)?,
-                            run.epochs_total,
-                            ts,
-                        ],
-                        |r| r.get(0),
-                    )
-                    .ctx(|| format!("registering trial {} ({})", run.trial_index, run.hash))?;
-                out.push(load_run(&tx, id)?.ok_or(StoreError::NoSuchRun(id))?);
-            }
-        }
+        let out = register_in(&tx, name, description, path, source, runs)?;
         tx.commit().ctx(ctx)?;
         Ok(out)
+    }
+
+    /// Registers the runs of one new point of a sampled sweep, atomically: refused when a run
+    /// of the experiment already has one of their trial indices (another process registered
+    /// that point first) or one of their hashes (the point was drawn before).
+    pub fn register_point(
+        &mut self,
+        name: &str,
+        description: &str,
+        path: &str,
+        source: &str,
+        runs: &[NewRun],
+    ) -> Result<PointRegistration, StoreError> {
+        let ctx = || format!("registering a point of sweep {name:?}");
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .ctx(ctx)?;
+        for run in runs {
+            let (index_taken, hash_taken): (bool, bool) = tx
+                .query_row(
+                    "SELECT coalesce(max(r.trial_index = ?2), 0), coalesce(max(r.hash = ?3), 0)
+                     FROM runs r JOIN experiments e ON e.id = r.experiment_id
+                     WHERE e.name = ?1",
+                    params![name, run.trial_index, run.hash],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .ctx(ctx)?;
+            if index_taken {
+                return Ok(PointRegistration::IndexTaken);
+            }
+            if hash_taken {
+                return Ok(PointRegistration::Duplicate);
+            }
+        }
+        let out = register_in(&tx, name, description, path, source, runs)?;
+        tx.commit().ctx(ctx)?;
+        Ok(PointRegistration::Registered(out))
     }
 
     /// Marks a run as running on `device` with no process named: sets started_at and
@@ -262,4 +255,73 @@ impl Store {
             .optional()
             .ctx(ctx)
     }
+}
+
+/// What `register_point` did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PointRegistration {
+    Registered(Vec<RunRow>),
+    /// Another process registered a point with this trial index first.
+    IndexTaken,
+    /// A run with the same config (hash) is already in the experiment.
+    Duplicate,
+}
+
+/// Upserts the experiment and `runs` inside the caller's transaction.
+fn register_in(
+    tx: &Connection,
+    name: &str,
+    description: &str,
+    path: &str,
+    source: &str,
+    runs: &[NewRun],
+) -> Result<Vec<RunRow>, StoreError> {
+    let ctx = || format!("registering sweep {name:?}");
+    let ts = now();
+    let experiment_id: i64 = tx
+        .query_row(
+            "INSERT INTO experiments (name, description, path, source, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+             ON CONFLICT (name) DO UPDATE SET description = excluded.description,
+                 path = excluded.path, source = excluded.source,
+                 updated_at = excluded.updated_at
+             RETURNING id",
+            params![name, description, path, source, ts],
+            |r| r.get(0),
+        )
+        .ctx(ctx)?;
+
+    let mut out = Vec::with_capacity(runs.len());
+    {
+        let mut upsert = tx
+            .prepare(
+                "INSERT INTO runs (experiment_id, trial_index, hash, status, config, overrides,
+                                   seed, params, flops, epochs_total, created_at)
+                 VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 ON CONFLICT (experiment_id, hash) DO UPDATE SET trial_index = excluded.trial_index
+                 RETURNING id",
+            )
+            .ctx(ctx)?;
+        for run in runs {
+            let id: i64 = upsert
+                .query_row(
+                    params![
+                        experiment_id,
+                        run.trial_index,
+                        run.hash,
+                        run.config_json,
+                        run.overrides_json,
+                        to_i64("seed", run.seed)?,
+                        to_i64("params", run.params)?,
+                        to_i64("flops", run.flops)?,
+                        run.epochs_total,
+                        ts,
+                    ],
+                    |r| r.get(0),
+                )
+                .ctx(|| format!("registering trial {} ({})", run.trial_index, run.hash))?;
+            out.push(load_run(&tx, id)?.ok_or(StoreError::NoSuchRun(id))?);
+        }
+    }
+    Ok(out)
 }

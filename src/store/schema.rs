@@ -10,7 +10,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::error::{Context, StoreError};
 
 /// Schema version this build writes and understands.
-pub const VERSION: i64 = 3;
+pub const VERSION: i64 = 4;
 
 /// Stamped into the header ("DNLB") so a foreign database that happens to use
 /// `user_version` too is still recognised as foreign.
@@ -174,7 +174,91 @@ FROM runs r JOIN experiments e ON e.id = r.experiment_id;
 /// they are judged by pid and heartbeat as before.
 const V3: &str = "ALTER TABLE runs ADD COLUMN pid_start TEXT;";
 
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
+/// Version 4: adaptive sweeps. A run `paused` at an ASHA rung (resumable from its checkpoint
+/// when it is promoted) or `pruned` by early stopping. SQLite cannot change a CHECK in place,
+/// so `runs` is rebuilt (the documented create-copy-drop-rename procedure, run with foreign
+/// keys off) and the summary view made again over it.
+const V4: &str = r#"
+DROP VIEW run_summary;
+CREATE TABLE runs_v4 (
+    id            INTEGER PRIMARY KEY,
+    experiment_id INTEGER NOT NULL REFERENCES experiments(id),
+    trial_index   INTEGER NOT NULL,
+    hash          TEXT NOT NULL,
+    status        TEXT NOT NULL CHECK (status IN
+                    ('queued','running','done','failed','diverged','stopped','interrupted',
+                     'paused','pruned')),
+    config        TEXT NOT NULL,
+    overrides     TEXT NOT NULL,
+    seed          INTEGER NOT NULL,
+    device        TEXT,
+    params        INTEGER,
+    flops         INTEGER,
+    epochs_total  INTEGER NOT NULL,
+    epochs_done   INTEGER NOT NULL DEFAULT 0,
+    created_at    TEXT NOT NULL,
+    started_at    TEXT,
+    finished_at   TEXT,
+    heartbeat_at  TEXT,
+    error         TEXT,
+    pid           INTEGER,
+    host          TEXT,
+    stop_requested INTEGER NOT NULL DEFAULT 0,
+    pid_start     TEXT,
+    UNIQUE (experiment_id, hash)
+);
+INSERT INTO runs_v4 (id, experiment_id, trial_index, hash, status, config, overrides, seed,
+                     device, params, flops, epochs_total, epochs_done, created_at, started_at,
+                     finished_at, heartbeat_at, error, pid, host, stop_requested, pid_start)
+SELECT id, experiment_id, trial_index, hash, status, config, overrides, seed, device, params,
+       flops, epochs_total, epochs_done, created_at, started_at, finished_at, heartbeat_at,
+       error, pid, host, stop_requested, pid_start
+FROM runs;
+DROP TABLE runs;
+ALTER TABLE runs_v4 RENAME TO runs;
+CREATE INDEX runs_by_experiment ON runs(experiment_id, trial_index);
+CREATE VIEW run_summary AS
+SELECT
+    r.id          AS run_id,
+    e.name        AS experiment,
+    r.trial_index AS trial_index,
+    -- A running run whose process stopped beating its heart is shown as interrupted.
+    CASE WHEN r.status = 'running'
+              AND (r.heartbeat_at IS NULL
+                   OR r.heartbeat_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-30 seconds'))
+         THEN 'interrupted' ELSE r.status END AS status,
+    json_extract(r.config, '$.data.dataset')        AS dataset,
+    json_extract(r.config, '$.model.growth_rate')   AS growth_rate,
+    json_extract(r.config, '$.model.blocks')        AS blocks,
+    json_extract(r.config, '$.model.bottleneck')    AS bottleneck,
+    json_extract(r.config, '$.model.transition')    AS transition,
+    json_extract(r.config, '$.model.compression')   AS compression,
+    json_extract(r.config, '$.model.stem')          AS stem,
+    json_extract(r.config, '$.model.dropout')       AS dropout,
+    json_extract(r.config, '$.train.optimizer.kind') AS optimizer,
+    json_extract(r.config, '$.train.optimizer.lr')  AS lr,
+    json_extract(r.config, '$.train.batch_size')    AS batch_size,
+    json_extract(r.config, '$.train.epochs')        AS epochs,
+    r.params      AS params,
+    r.epochs_done AS epochs_done,
+    (SELECT max(m.value) FROM metrics m
+      WHERE m.run_id = r.id AND m.scope = 'epoch' AND m.split = 'test' AND m.name = 'accuracy')
+        AS best_test_accuracy,
+    (SELECT m.value FROM metrics m
+      WHERE m.run_id = r.id AND m.scope = 'epoch' AND m.split = 'test' AND m.name = 'accuracy'
+      ORDER BY m.epoch DESC, m.id DESC LIMIT 1)
+        AS final_test_accuracy,
+    (SELECT m.value FROM metrics m
+      WHERE m.run_id = r.id AND m.scope = 'epoch' AND m.split = 'train' AND m.name = 'loss'
+      ORDER BY m.epoch DESC, m.id DESC LIMIT 1)
+        AS final_train_loss,
+    r.device      AS device,
+    r.started_at  AS started_at,
+    r.finished_at AS finished_at
+FROM runs r JOIN experiments e ON e.id = r.experiment_id;
+"#;
+
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// What an existing file looks like before we touch it.
 pub(crate) struct Probe {
@@ -246,6 +330,21 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreErr
         for (from, sql) in MIGRATIONS.iter().enumerate().skip(p.version as usize) {
             tx.execute_batch(sql)
                 .ctx(|| format!("{}: migration {from} -> {}", path.display(), from + 1))?;
+        }
+        // Rebuilding a table (version 4) runs with foreign keys off; prove nothing dangles.
+        let dangling: i64 = tx
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .ctx(ctx)?;
+        if dangling > 0 {
+            return Err(StoreError::invalid(
+                "schema",
+                format!(
+                    "{}: {dangling} row(s) reference a missing row after migrating",
+                    path.display()
+                ),
+            ));
         }
         tx.pragma_update(None, "application_id", APPLICATION_ID)
             .ctx(ctx)?;

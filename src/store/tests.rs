@@ -617,3 +617,70 @@ fn query_canceller_stops_an_endless_query_from_another_thread() {
     let r = store.query("SELECT count(*) AS n FROM runs").unwrap();
     assert_eq!(r.rows, vec![vec![json!(0)]]);
 }
+
+#[test]
+fn a_version_3_store_is_rebuilt_for_the_adaptive_statuses_keeping_runs_metrics_and_keys() {
+    let (_d, path) = temp_db();
+    {
+        let conn = Connection::open(&path).unwrap();
+        for sql in &super::schema::MIGRATIONS[..3] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.execute_batch(&format!(
+            "PRAGMA application_id = {}; PRAGMA user_version = 3;
+             INSERT INTO experiments (name, created_at, updated_at) VALUES ('old', 't', 't');
+             INSERT INTO runs (experiment_id, trial_index, hash, status, config, overrides, seed,
+                               epochs_total, epochs_done, created_at, pid_start)
+                  VALUES (1, 0, 'h', 'stopped', '{{}}', '{{}}', 1, 3, 1, 't', 'boot:1');
+             INSERT INTO metrics (run_id, epoch, step, scope, split, name, value, wall_time)
+                  VALUES (1, 1, 5, 'epoch', 'test', 'accuracy', 0.5, 't');
+             INSERT INTO checkpoints (run_id, epoch, path, created_at) VALUES (1, 1, 'p', 't');",
+            super::APPLICATION_ID
+        ))
+        .unwrap();
+    }
+    let mut store = Store::open(&path).unwrap();
+    assert_eq!(count(&path, "PRAGMA user_version"), super::SCHEMA_VERSION);
+    let runs = store.runs(Some("old")).unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(
+        (runs[0].status, runs[0].epochs_done),
+        (RunStatus::Stopped, 1)
+    );
+    assert_eq!(runs[0].best_test_accuracy, Some(0.5));
+    assert_eq!(
+        count(
+            &path,
+            "SELECT count(*) FROM runs WHERE pid_start = 'boot:1'"
+        ),
+        1
+    );
+    // metrics and checkpoints still reference `runs`, and the keys are enforced.
+    assert_eq!(
+        count(
+            &path,
+            "SELECT count(*) FROM pragma_foreign_key_list('metrics') WHERE \"table\" = 'runs'"
+        ),
+        1
+    );
+    assert!(
+        store
+            .log_metrics(
+                99,
+                &[MetricRow::new(
+                    1,
+                    1,
+                    Scope::Step,
+                    Split::Train,
+                    MetricName::Loss,
+                    1.0
+                )]
+            )
+            .is_err(),
+        "a metric of a run that does not exist must be refused"
+    );
+    for status in [RunStatus::Paused, RunStatus::Pruned] {
+        store.finish_run(runs[0].id, status, None).unwrap();
+        assert_eq!(store.run(runs[0].id).unwrap().unwrap().status, status);
+    }
+}

@@ -57,10 +57,12 @@ macro_rules! text_enum {
 }
 
 text_enum!(
-    /// Lifecycle of a run. `Queued` and `Running` are live; the rest are terminal.
+    /// Lifecycle of a run. `Queued` and `Running` are live; the rest are terminal. An adaptive
+    /// sweep leaves a run `paused` at a rung (resumed if promoted) or `pruned` (settled).
     RunStatus, "run status" {
         Queued => "queued", Running => "running", Done => "done", Failed => "failed",
         Diverged => "diverged", Stopped => "stopped", Interrupted => "interrupted",
+        Paused => "paused", Pruned => "pruned",
     }
 );
 

@@ -69,6 +69,11 @@ pub enum Outcome {
     Stopped {
         epoch: usize,
     },
+    /// The observer ended training at the end of `epoch`, before the last (an adaptive sweep
+    /// pausing or pruning the trial); its checkpoint is that epoch's.
+    Halted {
+        epoch: usize,
+    },
 }
 
 /// Receives a trial's metrics as they are measured (the store writer, a test's recorder).
@@ -78,6 +83,11 @@ pub trait TrainObserver {
     /// Checked before every step: a cooperative stop.
     fn stop_requested(&mut self) -> bool {
         false
+    }
+    /// Asked after every epoch but the last, once its metrics and checkpoint are recorded:
+    /// `true` ends training there.
+    fn halt_after_epoch(&mut self, _epoch: usize) -> Result<bool> {
+        Ok(false)
     }
 }
 

@@ -202,6 +202,9 @@ pub(crate) fn train_on<B: AutodiffBackend>(
             epoch_seconds: epoch_start.elapsed().as_secs_f64(),
             checkpoint,
         })?;
+        if epoch + 1 < train_cfg.epochs && observer.halt_after_epoch(epoch + 1)? {
+            return Ok(Outcome::Halted { epoch: epoch + 1 });
+        }
     }
     Ok(Outcome::Completed)
 }

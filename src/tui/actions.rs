@@ -225,7 +225,10 @@ fn rerun_file(db: &Path, id: i64) -> anyhow::Result<PathBuf> {
         .ok_or_else(|| anyhow::anyhow!("experiment {} has no file on record", run.experiment))?;
     let path = PathBuf::from(path);
     anyhow::ensure!(path.exists(), "{} no longer exists", path.display());
-    if matches!(run.status, RunStatus::Done | RunStatus::Diverged) {
+    if matches!(
+        run.status,
+        RunStatus::Done | RunStatus::Diverged | RunStatus::Pruned
+    ) {
         store.reset_run(id)?;
     }
     Ok(path)

@@ -14,6 +14,8 @@ pub fn status_label(s: RunStatus) -> String {
         RunStatus::Diverged => "↗",
         RunStatus::Stopped => "■",
         RunStatus::Interrupted => "‖",
+        RunStatus::Paused => "⏸",
+        RunStatus::Pruned => "✂",
     };
     format!("{sym} {s}")
 }

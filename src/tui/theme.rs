@@ -47,6 +47,8 @@ impl Theme {
             RunStatus::Diverged => Color::Magenta,
             RunStatus::Stopped => Color::Blue,
             RunStatus::Interrupted => Color::Yellow,
+            RunStatus::Paused => Color::LightBlue,
+            RunStatus::Pruned => Color::DarkGray,
         };
         let style = self.fg(c);
         if s == RunStatus::Running {

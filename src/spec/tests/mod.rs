@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::*;
 
+mod adaptive;
 mod expansion;
 mod hashes_and_template;
 mod sweep_geometry;

@@ -37,7 +37,7 @@ fn unknown_keys_are_named_at_their_key_listing_accepted_keys() {
             .unwrap_err()
             .to_string(),
         "exp/x.toml:12:1: sweep.mode: unknown key \"mode\": expected one of strategy, samples, \
-         seed, repeats, axes"
+         seed, repeats, startup, metric, axes, early_stop"
     );
 }
 

@@ -59,17 +59,19 @@ fn full_valid_file_round_trips_into_every_field() {
             axes: vec![
                 Axis {
                     key: "model.growth_rate".into(),
-                    values: vec![json!(12), json!(24)],
+                    domain: Domain::Choice(vec![json!(12), json!(24)]),
                 },
                 Axis {
                     key: "model.blocks".into(),
-                    values: vec![json!([6, 12, 24]), json!([4, 4, 4])],
+                    domain: Domain::Choice(vec![json!([6, 12, 24]), json!([4, 4, 4])]),
                 },
                 Axis {
                     key: "model.dropout".into(),
-                    values: vec![json!(0.0), json!(0.2)],
+                    domain: Domain::Choice(vec![json!(0.0), json!(0.2)]),
                 },
             ],
+            objective: None,
+            early_stop: None,
         }
     );
 }
@@ -167,7 +169,9 @@ fn absent_keys_take_their_defaults_and_no_sweep_is_one_trial() {
         Sweep {
             strategy: Strategy::Grid,
             repeats: 1,
-            axes: vec![]
+            axes: vec![],
+            objective: None,
+            early_stop: None,
         }
     );
     let trials = e.trials();

@@ -491,7 +491,7 @@ fn sweep_rules_are_reported_at_their_values() {
                 12,
                 12,
                 "sweep.strategy",
-                "expected one of \"grid\", \"random\", found \"bayes\"",
+                "expected one of \"grid\", \"random\", \"tpe\", found \"bayes\"",
             ),
         ),
         (

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph};
 
 use crate::plot;
-use crate::store::{MetricName, Split};
+use crate::store::{MetricName, RunStatus, Split};
 use crate::tui::app::{App, CurveKind};
 use crate::tui::data::RunData;
 
@@ -86,7 +86,13 @@ pub fn chart_model(app: &App) -> plot::Chart {
     let runs = app.plotted();
     let mut series = Vec::new();
     for r in runs.iter().take(MAX_RUNS) {
-        let id = r.brief.id;
+        // Where early stopping left a run: its curve ends there, and the legend says why.
+        let id = match r.brief.status {
+            RunStatus::Pruned | RunStatus::Paused => {
+                format!("{} {} @{}", r.brief.id, r.brief.status, r.brief.epochs_done)
+            }
+            _ => r.brief.id.to_string(),
+        };
         let mut add = |label: String, points: Vec<(f64, f64)>| {
             let points = if app.curves.smooth {
                 ema(&points, EMA_ALPHA)

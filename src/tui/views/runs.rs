@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
 use super::fit;
+use crate::store::RunStatus;
 use crate::tui::app::{App, Column};
 use crate::tui::data::RunData;
 use crate::tui::format;
@@ -53,7 +54,17 @@ fn cell_text(r: &RunData, col: &Column) -> String {
     match col {
         Column::Id => r.brief.id.to_string(),
         Column::Experiment => r.brief.experiment.clone(),
-        Column::Status => format::status_label(r.brief.status),
+        Column::Status => match r.brief.status {
+            // The rung (epoch) an adaptive sweep paused or pruned it at.
+            RunStatus::Paused | RunStatus::Pruned => {
+                format!(
+                    "{} @{}",
+                    format::status_label(r.brief.status),
+                    r.brief.epochs_done
+                )
+            }
+            s => format::status_label(s),
+        },
         Column::Axis(k) => r.overrides.get(k).map_or("-".into(), format::value),
         Column::Epoch => format!("{}/{}", r.brief.epochs_done, r.brief.epochs_total),
         Column::Best => format::pct(d.best_test),
