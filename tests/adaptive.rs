@@ -1,0 +1,246 @@
+//! Adaptive sweeps through the real binary and store: ASHA pauses and promotes trials (a
+//! promoted trial's metrics equal the same trial trained straight through), the median rule
+//! prunes, and TPE continues the same sweep when the file is run again.
+
+mod common;
+
+use std::process::Output;
+
+use common::Lab;
+use rusqlite::Connection;
+
+/// A trial of `epochs` epochs on 300 mnist-mini images with a validation split: about a
+/// second an epoch. `sweep` follows the `[train]` table.
+fn experiment(name: &str, epochs: usize, sweep: &str) -> String {
+    format!(
+        r#"
+name = "{name}"
+[data]
+dataset = "mnist-mini"
+train_samples = 300
+test_samples = 100
+validation_split = 0.2
+[model]
+growth_rate = 4
+blocks = [2, 2]
+stem = "imagenet"
+dropout = 0.0
+[train]
+epochs = {epochs}
+batch_size = 40
+optimizer = {{ kind = "adam", lr = 3e-3 }}
+schedule = {{ kind = "step", at = [0.5], factor = 0.5 }}
+log_every = 2
+{sweep}
+"#
+    )
+}
+
+fn run(lab: &Lab, extra: &[&str]) -> Output {
+    let mut args = vec!["run", "exp.toml", "-q"];
+    args.extend_from_slice(extra);
+    let out = lab.command(&args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// (status, epochs_done, overrides) of every run, by trial index.
+fn runs(lab: &Lab) -> Vec<(String, i64, String)> {
+    let conn = Connection::open(lab.db()).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT status, epochs_done, overrides FROM runs ORDER BY trial_index")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// Every loss, accuracy and lr row of one run, without ids and times.
+fn curve(lab: &Lab, run_id: i64) -> Vec<(i64, i64, String, String, String, f64)> {
+    let conn = Connection::open(lab.db()).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT epoch, step, scope, split, name, value FROM metrics
+             WHERE run_id = ?1 AND name IN ('loss', 'accuracy', 'lr')
+             ORDER BY scope, split, name, epoch, step",
+        )
+        .unwrap();
+    stmt.query_map([run_id], |r| {
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+        ))
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
+}
+
+const ASHA_3: &str = "[sweep]\n[sweep.axes]\n\"model.dropout\" = [0.0, 0.05, 0.1]\n\
+                      [sweep.early_stop]\nrule = \"asha\"\nmin_epochs = 1\nreduction = 3\n";
+
+#[test]
+fn a_promoted_trial_ends_with_the_metrics_of_the_same_trial_trained_straight_through() {
+    let lab = Lab::new(&experiment("asha", 3, ASHA_3));
+    let out = run(&lab, &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // Rungs at epochs 1 and 3: three trials reach rung 1, the best of them goes on.
+    let statuses = runs(&lab);
+    let done: Vec<_> = statuses.iter().filter(|r| r.0 == "done").collect();
+    assert_eq!(done.len(), 1, "{statuses:?}");
+    assert_eq!(done[0].1, 3);
+    for r in statuses.iter().filter(|r| r.0 != "done") {
+        assert_eq!((r.0.as_str(), r.1), ("pruned", 1), "{statuses:?}");
+    }
+    assert!(
+        stdout.contains("2 pruned, 0 paused")
+            && stdout.contains("epoch 1: 3 reached, 0 paused, 1 promoted")
+            && stdout.contains("budget: 5 of 9 epochs"),
+        "{stdout}"
+    );
+    // The promoted one was the best at rung 1.
+    let best: i64 = lab.sql(
+        "SELECT r.id FROM runs r JOIN metrics m ON m.run_id = r.id
+         WHERE m.scope = 'epoch' AND m.split = 'val' AND m.name = 'accuracy' AND m.epoch = 1
+         ORDER BY m.value DESC, r.trial_index LIMIT 1",
+    );
+    let promoted: i64 = lab.sql("SELECT id FROM runs WHERE status = 'done'");
+    assert_eq!(best, promoted);
+    // It paused at epoch 1 and resumed from that checkpoint; trained straight through, the
+    // same config gives the same rows (the schedule's horizon is train.epochs in both).
+    let dropout = &done[0].2;
+    let value: serde_json::Value = serde_json::from_str(dropout).unwrap();
+    let straight = Lab::new(&experiment("straight", 3, "").replace(
+        "dropout = 0.0",
+        &format!("dropout = {}", value["model.dropout"]),
+    ));
+    run(&straight, &[]);
+    let expected = curve(&straight, 1);
+    assert!(!expected.is_empty());
+    assert_eq!(curve(&lab, promoted), expected);
+}
+
+#[test]
+fn asha_under_two_jobs_prunes_at_the_rung_and_finishes_the_best() {
+    let sweep = "[sweep]\n[sweep.axes]\n\"train.optimizer.lr\" = [3e-3, 1e-3, 1e-6, 2e-6, 3e-6, 4e-6]\n\
+                 [sweep.early_stop]\nrule = \"asha\"\nmin_epochs = 1\nreduction = 3\n";
+    let lab = Lab::new(&experiment("asha-jobs", 3, sweep));
+    run(&lab, &["--jobs", "2"]);
+    let statuses = runs(&lab);
+    for (status, epochs, _) in &statuses {
+        match status.as_str() {
+            "done" => assert_eq!(*epochs, 3),
+            "pruned" => assert_eq!(*epochs, 1),
+            other => panic!("a run ended {other}: {statuses:?}"),
+        }
+    }
+    // Six at rung 1 keep at most the top third (two) going, plus what was promoted while
+    // fewer had arrived; the learning rates that barely move (1e-6) never are.
+    let done: Vec<_> = statuses.iter().filter(|r| r.0 == "done").collect();
+    assert!((1..=3).contains(&done.len()), "{statuses:?}");
+    assert!(
+        done.iter()
+            .all(|r| !r.2.contains("e-6") && !r.2.contains("0.00000")),
+        "{statuses:?}"
+    );
+    let paused: i64 = lab.sql("SELECT count(*) FROM runs WHERE status = 'paused'");
+    assert_eq!(paused, 0);
+}
+
+#[test]
+fn the_median_rule_prunes_trials_worse_than_the_finished_median_after_the_warmup() {
+    let sweep = "[sweep]\n[sweep.axes]\n\
+                 \"train.optimizer.lr\" = [3e-3, 3.1e-3, 3.2e-3, 3.3e-3, 3.4e-3, 1e-7, 1.1e-7]\n\
+                 [sweep.early_stop]\nrule = \"median\"\n";
+    let lab = Lab::new(&experiment("median", 3, sweep));
+    run(&lab, &[]);
+    let statuses = runs(&lab);
+    // Five trials finish before the rule judges anyone; the two that cannot learn at lr 1e-7
+    // are pruned after epoch 2 (epoch 1 is the warm-up).
+    let expected: Vec<(&str, i64)> = [("done", 3); 5]
+        .into_iter()
+        .chain([("pruned", 2); 2])
+        .collect();
+    let got: Vec<(&str, i64)> = statuses.iter().map(|r| (r.0.as_str(), r.1)).collect();
+    assert_eq!(got, expected, "{statuses:?}");
+}
+
+#[test]
+fn tpe_run_again_after_it_stopped_continues_the_same_sweep() {
+    let sweep = |samples: usize| {
+        format!(
+            "[sweep]\nstrategy = \"tpe\"\nsamples = {samples}\nseed = 3\nstartup = 2\n\
+             [sweep.axes]\n\"model.dropout\" = {{ uniform = [0.0, 0.3] }}\n\
+             \"train.optimizer.lr\" = {{ log_uniform = [1e-4, 1e-2] }}\n"
+        )
+    };
+    let whole = Lab::new(&experiment("tpe", 1, &sweep(4)));
+    run(&whole, &[]);
+    let parts = Lab::new(&experiment("tpe", 1, &sweep(2)));
+    run(&parts, &[]);
+    assert_eq!(runs(&parts).len(), 2);
+    std::fs::write(
+        parts.dir.path().join("exp.toml"),
+        experiment("tpe", 1, &sweep(4)),
+    )
+    .unwrap();
+    run(&parts, &[]);
+    let (a, b) = (runs(&whole), runs(&parts));
+    assert_eq!(a.len(), 4);
+    assert_eq!(
+        a, b,
+        "the same seed and history must propose the same points"
+    );
+    // Four distinct points.
+    let mut points: Vec<&String> = a.iter().map(|r| &r.2).collect();
+    points.dedup();
+    assert_eq!(points.len(), 4);
+}
+
+#[test]
+fn a_tpe_asha_sweep_uses_under_half_the_epochs_and_trains_its_best_trial_fully() {
+    let sweep = "[sweep]\nstrategy = \"tpe\"\nsamples = 12\nseed = 7\nstartup = 6\n\
+                 [sweep.axes]\n\"model.growth_rate\" = { int = [3, 6] }\n\
+                 \"train.optimizer.lr\" = { log_uniform = [1e-5, 1e-2] }\n\
+                 [sweep.early_stop]\nrule = \"asha\"\nmetric = \"val.accuracy\"\nmin_epochs = 1\nreduction = 3\n";
+    let lab = Lab::new(&experiment("tpe-asha", 9, sweep));
+    let out = run(&lab, &["--jobs", "2"]);
+    let statuses = runs(&lab);
+    assert_eq!(statuses.len(), 12);
+    let trained: i64 = statuses.iter().map(|r| r.1).sum();
+    assert!(
+        trained * 2 < 12 * 9,
+        "{trained} epochs of {}: {statuses:?}",
+        12 * 9
+    );
+    // Rungs at 1, 3 and 9: the best trial at the last rung below the top (epoch 3) was
+    // promoted and trained all 9 epochs; every other trial stopped at a rung.
+    let best_at_3: i64 = lab.sql(
+        "SELECT r.epochs_done FROM runs r JOIN metrics m ON m.run_id = r.id
+         WHERE m.scope = 'epoch' AND m.split = 'val' AND m.name = 'accuracy' AND m.epoch = 3
+         ORDER BY m.value DESC, r.trial_index LIMIT 1",
+    );
+    assert_eq!(best_at_3, 9, "{statuses:?}");
+    for (status, epochs, _) in &statuses {
+        match status.as_str() {
+            "done" => assert_eq!(*epochs, 9),
+            "pruned" => assert!([1, 3].contains(epochs), "{statuses:?}"),
+            other => panic!("a run ended {other}: {statuses:?}"),
+        }
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("budget: {trained} of 108 epochs")),
+        "{stdout}"
+    );
+}
