@@ -12,6 +12,8 @@ mod plot_queries;
 mod query;
 mod runs;
 mod schema;
+mod shard;
+mod shard_merge;
 mod types;
 
 #[cfg(test)]
@@ -28,6 +30,8 @@ pub use error::{StoreError, retry_busy};
 pub use lifecycle::{CLAIMABLE, Claim, ClaimOutcome, Holder, STALE_AFTER};
 pub use query::QueryCanceller;
 pub use schema::{APPLICATION_ID, VERSION as SCHEMA_VERSION};
+pub use shard::WhereRan;
+pub use shard_merge::Merged;
 pub use types::{
     MetricName, MetricRow, NewRun, PolledMetric, QueryResult, RunRow, RunStatus, Scope, Split,
 };
