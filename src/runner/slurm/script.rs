@@ -57,14 +57,13 @@ pub fn render(s: &ScriptSpec<'_>) -> String {
          # densenet-lab: experiment {experiment}, {n} run(s), one array task each.\n\
          # Each task trains into its own shard (runs/shards/run-ID.db); `densenet-lab merge`\n\
          # folds the shards into the store. Resubmit by hand with: sbatch THIS_FILE\n\
-         #SBATCH --job-name={job_name}\n\
+         #SBATCH --job-name=densenet-lab-{experiment}\n\
          #SBATCH --array={array}\n\
          #SBATCH --output={output}\n\
          #SBATCH --open-mode=append\n\
          #SBATCH --requeue\n\
          #SBATCH --chdir={workdir}\n",
         experiment = s.experiment,
-        job_name = format!("densenet-lab-{}", s.experiment),
         output = s.output.to_string_lossy(),
         workdir = s.workdir.to_string_lossy(),
     );
