@@ -32,6 +32,7 @@ pub fn dispatch(mut cli: Cli) -> Result<()> {
             runs_dir,
             quiet,
             resume: _,
+            slurm,
             store,
             data,
         } => {
@@ -56,8 +57,11 @@ pub fn dispatch(mut cli: Cli) -> Result<()> {
                 },
                 binary: std::env::current_exe().context("cannot find this program's path")?,
             };
-            let s = runner::run_experiment(&experiment, &options)
-                .map_err(|e| unwritable_store(e, &options.db))?;
+            let Some(s) = super::slurm::run_sweep(&experiment, &options, &slurm, &mut out)
+                .map_err(|e| unwritable_store(e, &options.db))?
+            else {
+                return Ok(());
+            };
             writeln!(
                 out,
                 "{}: {} trained, {} already done, {} failed, {} diverged, {} stopped, {} interrupted; results in {}",
@@ -168,6 +172,15 @@ pub fn dispatch(mut cli: Cli) -> Result<()> {
             &inspect::runs(&cli.db_for(&store), experiment.as_deref())?,
             format,
         ),
+        Command::Merge { runs_dir, store } => {
+            super::slurm::merge(&cli.db_for(&store), &runs_dir, &mut out)
+        }
+        Command::SlurmTask {
+            run,
+            device,
+            runs_dir,
+            data,
+        } => super::slurm::task(run, device, runs_dir, cli.data_dir_for(&data)),
         Command::Show { run, format, store } => {
             inspect::show(&cli.db_for(&store), run, format, &mut out)
         }

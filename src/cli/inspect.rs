@@ -152,6 +152,7 @@ pub fn show(db: &Path, id: i64, format: Format, out: &mut dyn Write) -> Result<(
         ]);
     }
     let config: Value = serde_json::from_str(&run.config_json)?;
+    let ran = store.where_ran(id)?;
     if format == Format::Json {
         let doc = json!({
             "id": run.id, "experiment": run.experiment, "trial": run.trial_index, "hash": run.hash,
@@ -159,6 +160,7 @@ pub fn show(db: &Path, id: i64, format: Format, out: &mut dyn Write) -> Result<(
             "params": run.params, "flops": run.flops, "created_at": run.created_at,
             "started_at": run.started_at, "finished_at": run.finished_at, "error": run.error,
             "config": config, "overrides": serde_json::from_str::<Value>(&run.overrides_json)?,
+            "slurm": ran.as_ref().map(|w| json!({"job_id": w.job, "task_id": w.task, "node": w.node})),
             "epochs": epochs.rows.iter().map(|r| epochs.columns.iter().cloned().zip(r.iter().cloned()).collect::<serde_json::Map<_, _>>()).collect::<Vec<_>>(),
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
@@ -194,6 +196,9 @@ pub fn show(db: &Path, id: i64, format: Format, out: &mut dyn Write) -> Result<(
             run.started_at.as_deref().unwrap_or("-"),
             run.finished_at.as_deref().unwrap_or("-")
         )?;
+        if let Some(ran) = &ran {
+            writeln!(out, "  ran as {ran}")?;
+        }
         if let Some(e) = &run.error {
             writeln!(out, "  error: {e}")?;
         }

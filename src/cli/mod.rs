@@ -6,6 +6,7 @@ mod exit;
 mod inspect;
 pub mod output;
 mod query;
+mod slurm;
 mod workspace;
 
 use std::path::PathBuf;
@@ -114,7 +115,32 @@ pub enum Command {
         #[arg(long, short)]
         quiet: bool,
         #[command(flatten)]
+        slurm: slurm::SlurmArgs,
+        #[command(flatten)]
         store: StoreArg,
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+    /// Fold the shards that Slurm tasks published under RUNS_DIR/shards/ into the store (one
+    /// transaction each; merging twice changes nothing; a torn shard is refused by name).
+    Merge {
+        /// The runs folder `run --launcher slurm` used.
+        #[arg(long, default_value = "runs")]
+        runs_dir: PathBuf,
+        #[command(flatten)]
+        store: StoreArg,
+    },
+    /// One Slurm array task (started by the sbatch script of `run --launcher slurm`).
+    #[command(hide = true)]
+    SlurmTask {
+        /// The run's id in the store.
+        run: i64,
+        /// `cpu` or `cuda:N`.
+        #[arg(long, default_value = "cpu")]
+        device: String,
+        /// The shared runs folder: shards/, checkpoints.
+        #[arg(long, default_value = "runs")]
+        runs_dir: PathBuf,
         #[command(flatten)]
         data: DataDirArg,
     },

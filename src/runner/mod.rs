@@ -12,6 +12,7 @@ pub mod liveness;
 mod observer;
 mod progress;
 mod scheduler;
+pub mod slurm;
 pub mod trial;
 mod trial_log;
 

@@ -48,6 +48,19 @@ pub struct Experiment {
     pub sweep: Sweep,
     /// Located warnings (`file:line:col: key: message`) that do not stop the file from running.
     pub warnings: Vec<String>,
+    /// The file's `[slurm]` table (`run --launcher slurm`'s flags win over it).
+    pub slurm: SlurmTable,
+}
+
+/// What `run --launcher slurm` passes to Slurm for this file; it changes no trial's config.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlurmTable {
+    /// Options for sbatch, each as one argument: `["--partition=gpu", "--gres=gpu:1"]`.
+    #[serde(default)]
+    pub sbatch_args: Vec<String>,
+    /// Tasks of the array that run at once (`--array=0-(n-1)%N`); default: no limit.
+    pub array_parallelism: Option<usize>,
 }
 
 /// How the base config is varied. No `[sweep]` table is one point, one repeat.

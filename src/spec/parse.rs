@@ -5,13 +5,13 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::Experiment;
 use super::config::{DataConfig, ModelConfig, TrainConfig, TrialConfig};
 use super::error::{Diagnostic, SpecError};
 use super::ignored::{dropped_message, lookup};
 use super::location::{Reporter, join};
 use super::sweep::{RawSweep, check_sweep};
 use super::wording::{Kind, reword};
+use super::{Experiment, SlurmTable};
 
 /// The file as written: the base config's tables plus the sweep.
 #[derive(Debug, Deserialize)]
@@ -26,6 +26,8 @@ struct RawFile {
     model: ModelConfig,
     train: TrainConfig,
     sweep: Option<RawSweep>,
+    #[serde(default)]
+    slurm: SlurmTable,
 }
 
 /// Reads and parses the experiment file at `path`; a read failure names the path.
@@ -62,6 +64,9 @@ pub fn parse_experiment(text: &str, origin: &Path) -> Result<Experiment, SpecErr
         return Err(rep.finish().expect_err("an error was just reported"));
     }
     check_name(&raw.name, &mut rep);
+    if raw.slurm.array_parallelism == Some(0) {
+        rep.at_value("slurm.array_parallelism", "must be at least 1");
+    }
     if let Some(device) = &raw.device {
         check_device(device, &mut rep);
     }
@@ -83,6 +88,7 @@ pub fn parse_experiment(text: &str, origin: &Path) -> Result<Experiment, SpecErr
         base,
         sweep,
         warnings,
+        slurm: raw.slurm,
     })
 }
 

@@ -12,6 +12,8 @@ mod plot_queries;
 mod query;
 mod runs;
 mod schema;
+mod shard;
+mod shard_merge;
 mod sweep_state;
 mod types;
 
@@ -30,6 +32,8 @@ pub use lifecycle::{CLAIMABLE, Claim, ClaimOutcome, Holder, STALE_AFTER};
 pub use query::QueryCanceller;
 pub use runs::PointRegistration;
 pub use schema::{APPLICATION_ID, VERSION as SCHEMA_VERSION};
+pub use shard::WhereRan;
+pub use shard_merge::Merged;
 pub use sweep_state::EpochValue;
 pub use types::{
     MetricName, MetricRow, NewRun, PolledMetric, QueryResult, RunRow, RunStatus, Scope, Split,

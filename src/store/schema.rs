@@ -10,7 +10,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::error::{Context, StoreError};
 
 /// Schema version this build writes and understands.
-pub const VERSION: i64 = 4;
+pub const VERSION: i64 = 5;
 
 /// Stamped into the header ("DNLB") so a foreign database that happens to use
 /// `user_version` too is still recognised as foreign.
@@ -258,7 +258,16 @@ SELECT
 FROM runs r JOIN experiments e ON e.id = r.experiment_id;
 "#;
 
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+/// Version 5: where a run ran when a Slurm job array trained it (the array's job id, the
+/// task's index, the node), so that `show` and the dashboard can say so. Plain ADD COLUMNs:
+/// the order against other migrations does not matter.
+const V5: &str = "
+ALTER TABLE runs ADD COLUMN slurm_job_id INTEGER;
+ALTER TABLE runs ADD COLUMN slurm_task_id INTEGER;
+ALTER TABLE runs ADD COLUMN slurm_node TEXT;
+";
+
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// What an existing file looks like before we touch it.
 pub(crate) struct Probe {

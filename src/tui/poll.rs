@@ -237,6 +237,7 @@ impl Poller {
             && app.detail.run.as_ref().is_none_or(|r| r.id != id)
         {
             app.detail.run = store.run(id).ok().flatten();
+            app.detail.ran = store.where_ran(id).ok().flatten();
             app.detail.scroll = 0;
             changed = true;
         }

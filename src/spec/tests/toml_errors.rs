@@ -10,7 +10,7 @@ fn unknown_keys_are_named_at_their_key_listing_accepted_keys() {
             2,
             1,
             "foo",
-            "unknown key \"foo\": expected one of name, description, device, data, model, train, sweep"
+            "unknown key \"foo\": expected one of name, description, device, data, model, train, sweep, slurm"
         )
     );
     assert_eq!(

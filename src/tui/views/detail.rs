@@ -50,6 +50,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         ),
         kv("device", opt(&b.device)),
         kv(
+            "ran as",
+            app.detail
+                .ran
+                .as_ref()
+                .filter(|_| full.is_some())
+                .map_or("-".into(), ToString::to_string),
+        ),
+        kv(
             "epochs",
             format!(
                 "{}/{}  mean {} per epoch  ETA {}",

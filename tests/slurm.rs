@@ -1,0 +1,378 @@
+//! `run --launcher slurm` against a real Slurm (scripts/slurm-up.sh starts a one-node cluster
+//! on localhost; `.ci/run` does, and promises `slurm`). Each test drives the real binary on a
+//! real store and compares with the same sweep run locally. Without sbatch they skip.
+
+mod common;
+
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use common::Lab;
+use densenet_lab::preconditions::{missing, tool_runs};
+use rusqlite::{Connection, OpenFlags};
+
+/// `n` trials (dropout axis) of `epochs` epochs on `samples` mnist-mini images: seconds each.
+fn experiment(name: &str, dropouts: &str, epochs: usize, samples: usize) -> String {
+    format!(
+        r#"
+name = "{name}"
+[data]
+dataset = "mnist-mini"
+train_samples = {samples}
+test_samples = 100
+[model]
+growth_rate = 4
+blocks = [2, 2]
+stem = "imagenet"
+[train]
+epochs = {epochs}
+batch_size = 50
+optimizer = {{ kind = "adam", lr = 2e-3 }}
+log_every = 2
+[sweep]
+strategy = "grid"
+[sweep.axes]
+"model.dropout" = [{dropouts}]
+"#
+    )
+}
+
+/// Whether a cluster answers here; otherwise a visible skip (a failure where promised).
+fn slurm_here(test: &str) -> bool {
+    let up = tool_runs("sbatch", "--version")
+        && Command::new("sinfo")
+            .arg("-h")
+            .output()
+            .is_ok_and(|o| o.status.success() && !o.stdout.is_empty());
+    if !up {
+        missing(
+            test,
+            "slurm",
+            "no Slurm cluster answers here (scripts/slurm-up.sh starts one)",
+        );
+    }
+    up
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn run(lab: &Lab, args: &[&str]) -> Output {
+    let out = lab.command(args).output().unwrap();
+    assert!(out.status.success(), "{args:?} failed\n{}", text(&out));
+    out
+}
+
+/// The job id `run --launcher slurm` printed.
+fn job_of(out: &Output) -> i64 {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let tail = stdout
+        .split("as Slurm job array ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no job id in\n{stdout}"));
+    tail.split_whitespace().next().unwrap().parse().unwrap()
+}
+
+fn squeue_states(job: i64) -> Vec<(i64, String)> {
+    let out = Command::new("squeue")
+        .args([
+            "-h",
+            "-r",
+            "-t",
+            "all",
+            "-j",
+            &job.to_string(),
+            "-o",
+            "%K %T",
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let (task, state) = l.trim().split_once(' ')?;
+            Some((task.parse().ok()?, state.to_string()))
+        })
+        .collect()
+}
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < Duration::from_secs(240),
+            "timed out: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Waits until no task of `job` is queued, running or on its way back.
+fn wait_for_array(job: i64) {
+    wait_for(&format!("job array {job} to end"), || {
+        let states = squeue_states(job);
+        !states.is_empty()
+            && states.iter().all(|(_, s)| {
+                matches!(
+                    s.as_str(),
+                    "COMPLETED" | "FAILED" | "CANCELLED" | "TIMEOUT" | "NODE_FAIL" | "PREEMPTED"
+                )
+            })
+    });
+}
+
+type Curve = Vec<(i64, i64, i64, String, String, String, f64)>;
+
+/// Every epoch and step metric that training decides (not timings), by trial.
+fn curve(lab: &Lab) -> Curve {
+    let conn = Connection::open(lab.db()).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT r.trial_index, m.epoch, m.step, m.scope, m.split, m.name, m.value
+             FROM metrics m JOIN runs r ON r.id = m.run_id
+             WHERE m.name IN ('loss', 'accuracy', 'lr')
+             ORDER BY r.trial_index, m.scope, m.split, m.name, m.epoch, m.step",
+        )
+        .unwrap();
+    stmt.query_map([], |r| {
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+            r.get(6)?,
+        ))
+    })
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap()
+}
+
+fn statuses(lab: &Lab) -> Vec<String> {
+    let conn = Connection::open(lab.db()).unwrap();
+    let mut stmt = conn.prepare("SELECT status FROM runs ORDER BY id").unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// The same sweep trained locally, one CPU thread per trial as on the Slurm node.
+fn local_curve(toml: &str) -> Curve {
+    let lab = Lab::new(toml);
+    run(&lab, &["run", "exp.toml", "--jobs", "2", "--quiet"]);
+    curve(&lab)
+}
+
+/// Row count, last id and value sum of the metrics: what any write would change.
+fn fingerprint(lab: &Lab) -> (i64, i64, f64) {
+    let conn = Connection::open(lab.db()).unwrap();
+    conn.query_row(
+        "SELECT count(*), coalesce(max(id), 0), coalesce(sum(value), 0) FROM metrics",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_four_trial_sweep_through_slurm_ends_done_with_the_metrics_of_a_local_run() {
+    if !slurm_here("a_four_trial_sweep_through_slurm") {
+        return;
+    }
+    let toml = experiment("slurm-four", "0.0, 0.1, 0.2, 0.3", 2, 200);
+    let expected = local_curve(&toml);
+    let lab = Lab::new(&toml);
+    let out = run(
+        &lab,
+        &[
+            "run",
+            "exp.toml",
+            "--launcher",
+            "slurm",
+            "--array-parallelism",
+            "2",
+        ],
+    );
+    let job = job_of(&out);
+    assert_eq!(statuses(&lab), ["done"; 4], "{}", text(&out));
+    assert_eq!(curve(&lab), expected);
+    let script = std::fs::read_dir(lab.dir.path().join("runs/slurm"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "sbatch"))
+        .expect("the sbatch script is kept");
+    let script = std::fs::read_to_string(script).unwrap();
+    assert!(script.contains("#SBATCH --array=0-3%2"), "{script}");
+    // Where each run ran, in the store and in `show`.
+    let tasks: i64 = lab.sql(&format!(
+        "SELECT count(DISTINCT slurm_task_id) FROM runs WHERE slurm_job_id = {job} AND slurm_node IS NOT NULL"
+    ));
+    assert_eq!(tasks, 4);
+    let show = run(&lab, &["show", "2"]);
+    assert!(
+        String::from_utf8_lossy(&show.stdout).contains(&format!("ran as Slurm job {job}_1 on ")),
+        "{}",
+        text(&show)
+    );
+}
+
+#[test]
+fn a_cancelled_task_leaves_its_run_resumable_and_run_resume_finishes_only_it() {
+    if !slurm_here("a_cancelled_task_leaves_its_run_resumable") {
+        return;
+    }
+    let toml = experiment("slurm-cancel", "0.0, 0.1", 3, 1000);
+    let expected = local_curve(&toml);
+    let lab = Lab::new(&toml);
+    let out = run(
+        &lab,
+        &["run", "exp.toml", "--launcher", "slurm", "--no-wait"],
+    );
+    let job = job_of(&out);
+    // Cancel task 1 once it trains (its shard has its first epoch).
+    let shard = lab.dir.path().join("runs/shards/run-2.db");
+    wait_for("run 2's first epoch in its shard", || {
+        Connection::open_with_flags(&shard, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .and_then(|c| c.query_row("SELECT epochs_done >= 1 FROM runs", [], |r| r.get(0)))
+            .unwrap_or(false)
+    });
+    let cancel = Command::new("scancel")
+        .arg(format!("{job}_1"))
+        .status()
+        .unwrap();
+    assert!(cancel.success());
+    wait_for_array(job);
+    run(&lab, &["merge"]);
+    let before = statuses(&lab);
+    assert_eq!(before[0], "done");
+    assert!(
+        ["stopped", "interrupted"].contains(&before[1].as_str()),
+        "{before:?}"
+    );
+    let out = run(
+        &lab,
+        &["run", "exp.toml", "--launcher", "slurm", "--resume"],
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("submitted 1 run(s)"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(statuses(&lab), ["done", "done"]);
+    assert_eq!(curve(&lab), expected);
+}
+
+#[test]
+fn a_warning_signal_requeues_the_task_and_its_run_ends_as_if_uninterrupted() {
+    if !slurm_here("a_warning_signal_requeues_the_task") {
+        return;
+    }
+    let toml = experiment("slurm-usr1", "0.0", 3, 1000);
+    let expected = local_curve(&toml);
+    let lab = Lab::new(&toml);
+    let out = run(
+        &lab,
+        &["run", "exp.toml", "--launcher", "slurm", "--no-wait"],
+    );
+    let job = job_of(&out);
+    let shard = lab.dir.path().join("runs/shards/run-1.db");
+    wait_for("the first epoch in the shard", || {
+        Connection::open_with_flags(&shard, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .and_then(|c| c.query_row("SELECT epochs_done >= 1 FROM runs", [], |r| r.get(0)))
+            .unwrap_or(false)
+    });
+    let signal = Command::new("scancel")
+        .args(["--signal=USR1", "--batch", &format!("{job}_0")])
+        .status()
+        .unwrap();
+    assert!(signal.success());
+    wait_for_array(job);
+    run(&lab, &["merge"]);
+    assert_eq!(statuses(&lab), ["done"]);
+    assert_eq!(curve(&lab), expected);
+    let log = std::fs::read_dir(lab.dir.path().join("runs/slurm"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "out"))
+        .expect("the task's output file");
+    let log = std::fs::read_to_string(log).unwrap();
+    assert!(log.contains("requeues as job"), "no requeue in\n{log}");
+    let resumed: i64 = lab.sql("SELECT count(*) FROM runs WHERE error IS NULL");
+    assert_eq!(resumed, 1);
+}
+
+#[test]
+fn no_wait_then_merge_brings_the_runs_in_and_a_second_merge_changes_nothing() {
+    if !slurm_here("no_wait_then_merge") {
+        return;
+    }
+    let toml = experiment("slurm-merge", "0.0, 0.1", 1, 200);
+    let expected = local_curve(&toml);
+    let lab = Lab::new(&toml);
+    let out = run(
+        &lab,
+        &["run", "exp.toml", "--launcher", "slurm", "--no-wait"],
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("not waiting"),
+        "{}",
+        text(&out)
+    );
+    wait_for_array(job_of(&out));
+    let merged = run(&lab, &["merge"]);
+    assert!(
+        String::from_utf8_lossy(&merged.stdout).contains("2 shard(s): 2 merged"),
+        "{}",
+        text(&merged)
+    );
+    assert_eq!(statuses(&lab), ["done", "done"]);
+    assert_eq!(curve(&lab), expected);
+    let before = fingerprint(&lab);
+    let again = run(&lab, &["merge"]);
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("0 merged, 2 unchanged"),
+        "{}",
+        text(&again)
+    );
+    assert_eq!(fingerprint(&lab), before);
+}
+
+#[test]
+fn a_truncated_shard_is_refused_by_name_and_nothing_else_is_lost() {
+    if !slurm_here("a_truncated_shard_is_refused") {
+        return;
+    }
+    let toml = experiment("slurm-torn", "0.0, 0.1", 1, 200);
+    let lab = Lab::new(&toml);
+    let out = run(
+        &lab,
+        &["run", "exp.toml", "--launcher", "slurm", "--no-wait"],
+    );
+    wait_for_array(job_of(&out));
+    let shards = lab.dir.path().join("runs/shards");
+    let whole = std::fs::read(shards.join("run-1.db")).unwrap();
+    std::fs::write(shards.join("run-1.db"), &whole[..whole.len() / 2]).unwrap();
+    let torn = lab.command(&["merge"]).output().unwrap();
+    assert!(!torn.status.success(), "{}", text(&torn));
+    let stderr = String::from_utf8_lossy(&torn.stderr);
+    assert!(stderr.contains("run-1.db"), "{stderr}");
+    assert!(
+        String::from_utf8_lossy(&torn.stdout).contains("run 2: merged (done)"),
+        "{}",
+        text(&torn)
+    );
+    let rows_of_run_1: i64 = lab.sql("SELECT count(*) FROM metrics WHERE run_id = 1");
+    assert_eq!(rows_of_run_1, 0, "nothing of the torn shard was written");
+    // A whole copy later merges.
+    std::fs::write(shards.join("run-1.db"), &whole).unwrap();
+    run(&lab, &["merge"]);
+    assert_eq!(statuses(&lab), ["done", "done"]);
+}
