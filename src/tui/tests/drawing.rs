@@ -419,3 +419,23 @@ fn k_asks_the_highlighted_run_to_stop_through_the_store() {
     assert!(is_err && msg.contains("run 1 is not running"), "{msg}");
     assert!(!Store::open(&fx.db).unwrap().stop_requested(1).unwrap());
 }
+
+#[test]
+fn paused_and_pruned_runs_show_the_epoch_they_stopped_at_in_the_runs_and_curves_views() {
+    let fx = fixture();
+    {
+        // Run 2 paused at its rung (epoch 2), run 3 pruned after epoch 1.
+        let store = Store::open(&fx.db).unwrap();
+        store.finish_run(2, RunStatus::Paused, None).unwrap();
+        store.finish_run(3, RunStatus::Pruned, None).unwrap();
+    }
+    let (mut app, _p) = loaded(&fx, false);
+    let l = lines(&render(&mut app, 120, 24));
+    assert!(l[find_line(&l, "paused")].contains("paused @2"), "{l:#?}");
+    assert!(l[find_line(&l, "pruned")].contains("pruned @1"), "{l:#?}");
+    key(&mut app, KeyCode::Char('j'));
+    key(&mut app, KeyCode::Char('j'));
+    app.view = View::Curves;
+    let l = lines(&render(&mut app, 100, 24));
+    find_line(&l, "#3 pruned @1 train");
+}
