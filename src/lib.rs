@@ -16,6 +16,7 @@ pub mod report;
 pub mod rng;
 pub mod runner;
 pub mod spec;
+pub mod stats;
 pub mod store;
 pub mod train;
 pub mod tui;
