@@ -222,7 +222,14 @@ fn axes_of(store: &Store, experiment: &str, runs: &[RunRow]) -> Result<Vec<Strin
     Ok(axes)
 }
 
-pub fn compare(db: &Path, experiment: &str, pivot: Option<(String, String)>) -> Result<Rows> {
+/// The accuracy table; in `Format::Table` the readable columns, which the caller follows
+/// with `report::LEGEND`.
+pub fn compare(
+    db: &Path,
+    experiment: &str,
+    pivot: Option<(String, String)>,
+    format: Format,
+) -> Result<Rows> {
     let store = open(db)?;
     known_experiment(&store, experiment)?;
     let runs = store.runs(Some(experiment))?;
@@ -236,6 +243,7 @@ pub fn compare(db: &Path, experiment: &str, pivot: Option<(String, String)>) -> 
             overrides: serde_json::from_str(&r.overrides_json).unwrap_or_default(),
             best_test_accuracy: r.best_test_accuracy,
             final_test_accuracy: r.last_test_accuracy,
+            seed: r.seed,
         })
         .collect();
     let (columns, rows) = match pivot {
@@ -251,6 +259,7 @@ pub fn compare(db: &Path, experiment: &str, pivot: Option<(String, String)>) -> 
             }
             report::pivot_table(&points, &row_axis, &col_axis)
         }
+        None if format == Format::Table => report::readable_table(&points, &axes),
         None => report::long_table(&points, &axes),
     };
     Ok(Rows { columns, rows })

@@ -40,6 +40,7 @@ pub fn pivot(app: &App) -> Option<Pivot> {
         .filter(|r| r.brief.experiment == exp.name)
         .map(|r| RunPoint {
             overrides: r.overrides.clone(),
+            seed: r.brief.seed,
             best_test_accuracy: r.derived.best_test,
             final_test_accuracy: r.derived.last_test,
         })
