@@ -166,6 +166,18 @@ pub fn dispatch(mut cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Importance {
+            experiment,
+            metric,
+            format,
+            store,
+        } => super::importance::importance(
+            &cli.db_for(&store),
+            &experiment,
+            metric.as_deref(),
+            format,
+            &mut out,
+        ),
         Command::Query {
             sql,
             format,

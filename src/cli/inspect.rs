@@ -204,7 +204,7 @@ pub fn show(db: &Path, id: i64, format: Format, out: &mut dyn Write) -> Result<(
 
 /// The axes of an experiment's sweep, in file order, from the TOML stored with it; runs whose
 /// overrides hold other keys (an edited file) add them at the end.
-fn axes_of(store: &Store, experiment: &str, runs: &[RunRow]) -> Result<Vec<String>> {
+pub(super) fn axes_of(store: &Store, experiment: &str, runs: &[RunRow]) -> Result<Vec<String>> {
     let mut axes: Vec<String> = store
         .experiment_source(experiment)?
         .and_then(|(path, source)| crate::spec::parse_experiment(&source, Path::new(&path)).ok())
