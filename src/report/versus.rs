@@ -62,9 +62,9 @@ impl Versus {
 }
 
 /// The legend the tables print under the cells.
-pub const LEGEND: [&str; 2] = [
-    "* best cell; ≈ not distinguishable from it (two-sided t-test p >= 0.05: paired by train.seed \
-     where both cells ran the same seeds, else Welch); not corrected for multiple comparisons",
+pub const LEGEND: [&str; 3] = [
+    "* best cell; ≈ not distinguishable from it: two-sided t-test p >= 0.05, paired by train.seed",
+    "  where both cells ran the same seeds, else Welch; not corrected for multiple comparisons",
     "CI: 95% Student t interval of the mean over the cell's runs (none for n = 1)",
 ];
 
