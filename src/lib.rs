@@ -18,6 +18,7 @@ pub mod rng;
 pub mod runner;
 pub mod search;
 pub mod spec;
+pub mod stats;
 pub mod store;
 pub mod train;
 pub mod tui;

@@ -9,7 +9,7 @@ use serde_json::json;
 use super::device_args::{devices_table, parse_device, usable_devices};
 use super::output::write_rows;
 use super::workspace::{check, new, verify};
-use super::{Cli, Command, DataCommand, UsageError, inspect};
+use super::{Cli, Command, DataCommand, Format, UsageError, inspect};
 use crate::plot;
 use crate::runner::{self, ProgressMode, RunOptions, TrialGate, TrialOptions};
 use crate::spec::{self, Experiment, Precision};
@@ -192,12 +192,27 @@ pub fn dispatch(mut cli: Cli) -> Result<()> {
             store,
         } => {
             let pivot = rows.zip(cols);
-            write_rows(
-                &mut out,
-                &inspect::compare(&cli.db_for(&store), &experiment, pivot)?,
-                format,
-            )
+            let table = inspect::compare(&cli.db_for(&store), &experiment, pivot, format)?;
+            write_rows(&mut out, &table, format)?;
+            if format == Format::Table {
+                for line in crate::report::LEGEND {
+                    writeln!(out, "{line}")?;
+                }
+            }
+            Ok(())
         }
+        Command::Importance {
+            experiment,
+            metric,
+            format,
+            store,
+        } => super::importance::importance(
+            &cli.db_for(&store),
+            &experiment,
+            metric.as_deref(),
+            format,
+            &mut out,
+        ),
         Command::Query {
             sql,
             format,

@@ -209,7 +209,7 @@ pub fn show(db: &Path, id: i64, format: Format, out: &mut dyn Write) -> Result<(
 
 /// The axes of an experiment's sweep, in file order, from the TOML stored with it; runs whose
 /// overrides hold other keys (an edited file) add them at the end.
-fn axes_of(store: &Store, experiment: &str, runs: &[RunRow]) -> Result<Vec<String>> {
+pub(super) fn axes_of(store: &Store, experiment: &str, runs: &[RunRow]) -> Result<Vec<String>> {
     let mut axes: Vec<String> = store
         .experiment_source(experiment)?
         .and_then(|(path, source)| crate::spec::parse_experiment(&source, Path::new(&path)).ok())
@@ -227,7 +227,14 @@ fn axes_of(store: &Store, experiment: &str, runs: &[RunRow]) -> Result<Vec<Strin
     Ok(axes)
 }
 
-pub fn compare(db: &Path, experiment: &str, pivot: Option<(String, String)>) -> Result<Rows> {
+/// The accuracy table; in `Format::Table` the readable columns, which the caller follows
+/// with `report::LEGEND`.
+pub fn compare(
+    db: &Path,
+    experiment: &str,
+    pivot: Option<(String, String)>,
+    format: Format,
+) -> Result<Rows> {
     let store = open(db)?;
     known_experiment(&store, experiment)?;
     let runs = store.runs(Some(experiment))?;
@@ -241,6 +248,7 @@ pub fn compare(db: &Path, experiment: &str, pivot: Option<(String, String)>) -> 
             overrides: serde_json::from_str(&r.overrides_json).unwrap_or_default(),
             best_test_accuracy: r.best_test_accuracy,
             final_test_accuracy: r.last_test_accuracy,
+            seed: r.seed,
         })
         .collect();
     let (columns, rows) = match pivot {
@@ -256,6 +264,7 @@ pub fn compare(db: &Path, experiment: &str, pivot: Option<(String, String)>) -> 
             }
             report::pivot_table(&points, &row_axis, &col_axis)
         }
+        None if format == Format::Table => report::readable_table(&points, &axes),
         None => report::long_table(&points, &axes),
     };
     Ok(Rows { columns, rows })

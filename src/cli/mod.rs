@@ -3,6 +3,7 @@
 mod commands;
 mod device_args;
 mod exit;
+mod importance;
 mod inspect;
 pub mod output;
 mod query;
@@ -210,6 +211,21 @@ pub enum Command {
         /// Pivot: this axis across the columns (needs --rows).
         #[arg(long, requires = "rows", value_name = "AXIS")]
         cols: Option<String>,
+        /// How to print the result.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        #[command(flatten)]
+        store: StoreArg,
+    },
+    /// Rank an experiment's sweep axes by how much of the metric's variance each explains
+    /// (fANOVA over its done trials), with the spread over the forest's trees.
+    Importance {
+        /// The experiment's name (the `experiment` column of `runs`).
+        experiment: String,
+        /// SPLIT.NAME, the best over epochs: test.accuracy, val.accuracy, test.loss, ...
+        /// [default: val.accuracy where the trials have a validation split, else test.accuracy]
+        #[arg(long, value_name = "METRIC")]
+        metric: Option<String>,
         /// How to print the result.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,

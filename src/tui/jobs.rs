@@ -8,7 +8,8 @@ use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::time::Instant;
 
 use super::actions;
-use super::app::{App, RunningQuery, StoreState, View};
+use super::app::{App, ImportanceInput, RunningQuery, StoreState, View};
+use crate::report::importance::{self, Ranking};
 use crate::store::{QueryCanceller, QueryResult, Store, StoreError};
 
 /// What a one-shot task reports for the status line: `Ok` a note, `Err` an error.
@@ -58,6 +59,8 @@ pub struct Jobs {
     /// started is lost, so these are cancelled again on every poll until they return.
     cancelled: Vec<QueryJob>,
     tasks: Vec<Receiver<Outcome>>,
+    /// The Table view's importance ranking being computed, and from what.
+    importance: Option<(ImportanceInput, Receiver<Ranking>)>,
 }
 
 impl Jobs {
@@ -67,7 +70,10 @@ impl Jobs {
 
     /// Whether any worker is still out (the event loop then wakes more often).
     pub fn busy(&self) -> bool {
-        self.query.is_some() || !self.cancelled.is_empty() || !self.tasks.is_empty()
+        self.query.is_some()
+            || !self.cancelled.is_empty()
+            || !self.tasks.is_empty()
+            || self.importance.is_some()
     }
 
     /// Starts `sql` on its own read-only connection; a query still running is cancelled.
@@ -172,6 +178,49 @@ impl Jobs {
                 false
             }
         });
+        changed |= self.poll_importance(app);
+        changed
+    }
+
+    /// Takes a finished importance ranking, and while the Table view shows an experiment
+    /// whose trials changed since the last one, starts the next (one at a time; fANOVA on a
+    /// large sweep takes a noticeable while).
+    fn poll_importance(&mut self, app: &mut App) -> bool {
+        let mut changed = false;
+        if let Some((input, rx)) = &self.importance {
+            let ranking = match rx.try_recv() {
+                Ok(r) => Some(r),
+                Err(TryRecvError::Empty) => None,
+                Err(TryRecvError::Disconnected) => Some(Ranking::TooFew(
+                    "the importance worker stopped unexpectedly".into(),
+                )),
+            };
+            if let Some(r) = ranking {
+                app.table.importance = Some((input.clone(), r));
+                self.importance = None;
+                changed = true;
+            }
+        }
+        if self.importance.is_some() || app.view != View::Table {
+            return changed;
+        }
+        let Some(input) = app.importance_input() else {
+            return changed;
+        };
+        if app
+            .table
+            .importance
+            .as_ref()
+            .is_some_and(|(shown, _)| *shown == input)
+        {
+            return changed;
+        }
+        let (tx, rx) = mpsc::channel();
+        let (axes, trials) = (input.axes.clone(), input.trials.clone());
+        std::thread::spawn(move || {
+            let _ = tx.send(importance::rank(&axes, &trials));
+        });
+        self.importance = Some((input, rx));
         changed
     }
 }

@@ -26,7 +26,7 @@ pub use detail::DetailState;
 pub use experiments::{FilesState, Leave};
 pub use query::{QueryState, RunningQuery};
 pub use runs::{Column, RunsState};
-pub use table::TableState;
+pub use table::{ImportanceInput, TableState};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {

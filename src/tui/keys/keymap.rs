@@ -24,6 +24,7 @@ pub const KEYS: &[(&str, &str, &str)] = &[
     ("table", "e", "next experiment"),
     ("table", "r / c", "row / column axis"),
     ("table", "b", "best / final accuracy"),
+    ("table", "v", "± std / 95% CI"),
     ("table", "j k", "scroll"),
     ("experiments", "j k ↓ ↑", "choose file"),
     ("experiments", "Enter i", "edit (validated live)"),

@@ -29,6 +29,7 @@ pub(super) fn table_key(app: &mut App, key: KeyEvent) -> Option<Command> {
             }
         }
         KeyCode::Char('b') => t.final_acc = !t.final_acc,
+        KeyCode::Char('v') => t.show_ci = !t.show_ci,
         KeyCode::Down | KeyCode::Char('j') => t.scroll += 1,
         KeyCode::Up | KeyCode::Char('k') => t.scroll = t.scroll.saturating_sub(1),
         KeyCode::Char('g') => t.scroll = 0,

@@ -5,6 +5,7 @@ mod editor;
 mod jobs;
 mod keys;
 mod live;
+mod table_stats;
 
 use std::path::{Path, PathBuf};
 

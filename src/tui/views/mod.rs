@@ -5,6 +5,7 @@ pub mod curves;
 pub mod detail;
 pub mod experiments;
 pub mod help;
+pub mod importance;
 pub mod query;
 pub mod runs;
 pub mod table;

@@ -1,5 +1,6 @@
 //! Accuracy table: one experiment's sweep, a row axis down and a column axis across, other
-//! axes aggregated; each cell is mean ± std (n) of best or final test accuracy (report.rs).
+//! axes aggregated; each cell is mean ± std (or the 95% interval) and n of best or final test
+//! accuracy, marked against the best cell (report.rs). The importance ranking stands beside.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -8,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use serde_json::Value;
 
-use crate::report::{self, RunPoint, Stat};
+use crate::report::{self, RunPoint, Verdict, Versus};
 use crate::tui::app::App;
 use crate::tui::format;
 
@@ -20,8 +21,8 @@ pub struct Pivot {
     pub col_axis: Option<String>,
     pub row_values: Vec<Value>,
     pub col_values: Vec<Value>,
-    /// `cells[r][c]`.
-    pub cells: Vec<Vec<Option<Stat>>>,
+    /// `cells[r][c]`: the cell's statistics against the best cell, `None` where no run is.
+    pub cells: Vec<Vec<Option<Versus>>>,
     /// The cell with the highest mean.
     pub best: Option<(usize, usize)>,
 }
@@ -40,6 +41,7 @@ pub fn pivot(app: &App) -> Option<Pivot> {
         .filter(|r| r.brief.experiment == exp.name)
         .map(|r| RunPoint {
             overrides: r.overrides.clone(),
+            seed: r.brief.seed,
             best_test_accuracy: r.derived.best_test,
             final_test_accuracy: r.derived.last_test,
         })
@@ -62,20 +64,28 @@ pub fn pivot(app: &App) -> Option<Pivot> {
             col_values.push(cv);
         }
     }
+    let values: Vec<Vec<(u64, f64)>> = groups
+        .iter()
+        .map(|g| {
+            if app.table.final_acc {
+                g.last_values.clone()
+            } else {
+                g.best_values.clone()
+            }
+        })
+        .collect();
+    let versus = report::against_best(&values);
     let mut cells = vec![vec![None; col_values.len()]; row_values.len()];
-    let mut best: Option<((usize, usize), f64)> = None;
-    for g in &groups {
+    let mut best = None;
+    for (g, v) in groups.iter().zip(versus) {
         let rv = g.key.first().cloned().unwrap_or(Value::Null);
         let cv = g.key.get(1).cloned().unwrap_or(Value::Null);
-        let r = row_values.iter().position(|v| *v == rv)?;
-        let c = col_values.iter().position(|v| *v == cv)?;
-        let stat = if app.table.final_acc { g.last } else { g.best };
-        if let Some(s) = stat
-            && best.is_none_or(|(_, m)| s.mean > m)
-        {
-            best = Some(((r, c), s.mean));
+        let r = row_values.iter().position(|x| *x == rv)?;
+        let c = col_values.iter().position(|x| *x == cv)?;
+        if v.verdict == Verdict::Best {
+            best = Some((r, c));
         }
-        cells[r][c] = stat;
+        cells[r][c] = Some(v);
     }
     Some(Pivot {
         experiment: exp.name.clone(),
@@ -84,13 +94,19 @@ pub fn pivot(app: &App) -> Option<Pivot> {
         row_values,
         col_values,
         cells,
-        best: best.map(|b| b.0),
+        best,
     })
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let t = app.theme;
-    let [info, body] = Layout::vertical([Constraint::Length(2), Constraint::Min(0)]).areas(area);
+    let [info, body] = Layout::vertical([Constraint::Length(3), Constraint::Min(0)]).areas(area);
+    // The importance ranking beside the table where there is room, else under it.
+    let [body, side] = if area.width >= 100 {
+        Layout::horizontal([Constraint::Min(0), Constraint::Length(38)]).areas(body)
+    } else {
+        Layout::vertical([Constraint::Min(0), Constraint::Length(7)]).areas(body)
+    };
     let Some(p) = pivot(app) else {
         frame.render_widget(
             Paragraph::new("No experiments in the store yet.").style(t.dim()),
@@ -106,11 +122,16 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         .map(|a| format::short_key(a))
         .collect();
     let metric = if app.table.final_acc { "final" } else { "best" };
+    let spread = if app.table.show_ci {
+        "95% CI"
+    } else {
+        "± std"
+    };
     let lines = vec![
         Line::from(vec![
             Span::styled(p.experiment.clone(), t.title()),
             Span::raw(format!(
-                " ({}/{}, e)  {metric} test accuracy %, mean ± std (n)  (b)",
+                " ({}/{}, e)  {metric} test accuracy % (b), mean {spread} (v) (n)",
                 app.table.experiment + 1,
                 app.experiments.len()
             )),
@@ -128,13 +149,18 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             ),
             t.dim(),
         )),
+        Line::from(Span::styled(
+            "* best  ≈ not distinguishable from it (p ≥ 0.05; paired by seed, else Welch; uncorrected)",
+            t.dim(),
+        )),
     ];
     frame.render_widget(Paragraph::new(lines), info);
+    super::importance::draw(frame, side, app);
 
     let corner = format!("{} \\ {}", name(&p.row_axis), name(&p.col_axis));
     let mut header = vec![Cell::from(corner.clone())];
     header.extend(p.col_values.iter().map(|v| Cell::from(format::value(v))));
-    let stat_text = |s: &Option<Stat>| report::format_stat(s);
+    let stat_text = |v: &Option<Versus>| cell_text(v, app.table.show_ci);
     let cell_w = p
         .cells
         .iter()
@@ -178,4 +204,28 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         .header(Row::new(header).style(Style::default().add_modifier(Modifier::BOLD)))
         .column_spacing(2);
     frame.render_widget(table, body);
+}
+
+/// A cell: `mean ± std (n)` or `mean [low–high] (n)` in percent, with the verdict's mark.
+fn cell_text(v: &Option<Versus>, ci: bool) -> String {
+    let Some((v, s)) = v.as_ref().and_then(|v| Some((v, v.sample?))) else {
+        return "-".into();
+    };
+    let body = match (ci, v.ci) {
+        (true, Some((lo, hi))) => {
+            format!(
+                "{:.2} [{:.2}–{:.2}] (n={})",
+                s.mean * 100.0,
+                lo * 100.0,
+                hi * 100.0,
+                s.n
+            )
+        }
+        _ => report::format_stat(&Some(report::Stat {
+            mean: s.mean,
+            std: s.std(),
+            n: s.n,
+        })),
+    };
+    report::marked(body, v.verdict)
 }
