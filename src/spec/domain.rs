@@ -179,16 +179,16 @@ pub(crate) fn parse_distribution(
         };
     }
     let [low, high] = ends;
-    if kind == "log_uniform" {
-        if let Some(i) = ends.iter().position(|b| *b <= 0.0) {
-            return Err((
-                at(i),
-                format!(
-                    "expected a number > 0 (log_uniform draws the logarithm), found {}",
-                    ends[i]
-                ),
-            ));
-        }
+    if let Some(i) = ends.iter().position(|b| *b <= 0.0)
+        && kind == "log_uniform"
+    {
+        return Err((
+            at(i),
+            format!(
+                "expected a number > 0 (log_uniform draws the logarithm), found {}",
+                ends[i]
+            ),
+        ));
     }
     if low >= high {
         return Err((at(1), format!("expected high > low, found [{low}, {high}]")));

@@ -107,7 +107,7 @@ pub(super) fn corners(sweep: &Sweep) -> Option<Sweep> {
     let size = axes.iter().try_fold(1usize, |n, a| {
         n.checked_mul(a.domain.choices().map_or(1, <[Value]>::len))
     })?;
-    (size <= MAX_CORNERS).then(|| Sweep {
+    (size <= MAX_CORNERS).then_some(Sweep {
         strategy: Strategy::Grid,
         repeats: sweep.repeats,
         axes,

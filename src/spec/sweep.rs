@@ -410,14 +410,17 @@ fn check_strategy(raw: &RawSweep, rep: &mut Reporter) -> Option<Strategy> {
                 "random"
             };
             let mut ok = true;
-            if raw.strategy == StrategyName::Random {
-                if let Some(startup) = raw.startup {
-                    ok = false;
-                    rep.at_value(
-                        "sweep.startup",
-                        format!("expected no startup with strategy = \"random\" (only tpe uses it), found startup = {startup}"),
-                    );
-                }
+            if let Some(startup) = raw.startup
+                && raw.strategy == StrategyName::Random
+            {
+                ok = false;
+                rep.at_value(
+                    "sweep.startup",
+                    format!(
+                        "expected no startup with strategy = \"random\" (only tpe uses it), \
+                         found startup = {startup}"
+                    ),
+                );
             }
             match raw.samples {
                 None => rep.at_value(

@@ -320,7 +320,7 @@ fn register_in(
                     |r| r.get(0),
                 )
                 .ctx(|| format!("registering trial {} ({})", run.trial_index, run.hash))?;
-            out.push(load_run(&tx, id)?.ok_or(StoreError::NoSuchRun(id))?);
+            out.push(load_run(tx, id)?.ok_or(StoreError::NoSuchRun(id))?);
         }
     }
     Ok(out)
