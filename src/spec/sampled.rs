@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::domain::{Domain, parse_distribution};
 use super::hash::trial_hash;
 use super::location::{Reporter, join};
-use super::sweep::{apply, describe, qualified, related};
+use super::sweep::{apply, describe, single_axis_issues};
 use super::validate::check_config;
 use super::{Axis, Experiment, Strategy, Sweep, Trial};
 use crate::rng::SplitMix64;
@@ -77,15 +77,9 @@ pub(super) fn check_distribution(
                 ok = false;
             }
             Ok(config) => {
-                for issue in check_config(&config, repeats) {
-                    let only_this = issue.blame.iter().any(|b| related(b, key))
-                        && !all_keys.iter().any(|other| {
-                            other != key && issue.blame.iter().any(|b| related(b, other))
-                        });
-                    if only_this {
-                        rep.at_value(&at, qualified(&issue, key));
-                        ok = false;
-                    }
+                for message in single_axis_issues(&config, repeats, key, all_keys) {
+                    rep.at_value(&at, message);
+                    ok = false;
                 }
             }
         }

@@ -533,17 +533,9 @@ fn check_axes(
                     ok = false;
                 }
                 Ok(config) => {
-                    // Rules that depend on this axis alone: other keys they read keep their
-                    // base values in every trial. Rules that read other axes wait for trials.
-                    for issue in check_config(&config, repeats) {
-                        let only_this = issue.blame.iter().any(|b| related(b, key))
-                            && !all_keys.iter().any(|other| {
-                                other != key && issue.blame.iter().any(|b| related(b, other))
-                            });
-                        if only_this {
-                            rep.at_value(&at, qualified(&issue, key));
-                            ok = false;
-                        }
+                    for message in single_axis_issues(&config, repeats, key, &all_keys) {
+                        rep.at_value(&at, message);
+                        ok = false;
                     }
                 }
             }
@@ -556,6 +548,27 @@ fn check_axes(
         }
     }
     axes
+}
+
+/// The rules `config` (the base with one value of axis `key`) breaks because of that axis
+/// alone: other keys they read keep their base values in every trial. Rules that read other
+/// axes too wait for the trials.
+pub(super) fn single_axis_issues(
+    config: &TrialConfig,
+    repeats: usize,
+    key: &str,
+    all_keys: &[String],
+) -> Vec<String> {
+    check_config(config, repeats)
+        .into_iter()
+        .filter(|issue| {
+            issue.blame.iter().any(|b| related(b, key))
+                && !all_keys
+                    .iter()
+                    .any(|other| other != key && issue.blame.iter().any(|b| related(b, other)))
+        })
+        .map(|issue| qualified(&issue, key))
+        .collect()
 }
 
 /// An axis value as JSON (how overrides are applied and stored). JSON has no NaN, infinity
