@@ -3,6 +3,7 @@
 pub mod arch;
 mod densenet;
 mod fast;
+mod init;
 mod layers;
 
 pub use arch::{ArchSummary, StageShape, summarize};
@@ -10,5 +11,7 @@ pub use densenet::DenseNet;
 pub use fast::{CpuExecutor, EvalBatch, TrainStep};
 pub use layers::{DropoutSource, ForwardContext};
 
+#[cfg(test)]
+mod init_tests;
 #[cfg(test)]
 mod tests;
