@@ -12,7 +12,7 @@ Usage (the peer's venv: bash ../shared/peers/setup.sh; a release binary):
 The recipe is experiments/seed-mnist.toml's with a constant learning rate (its step schedule
 drops at 50% of the run, which for a 3-epoch run would be epoch 1.5): Adam lr 1e-4, eps 1e-8,
 batch 100, dropout 0.2. Both sides train on the first --train-samples training images,
-standardized by their mean and std, and test on all 10,000 test images. The peer applies the
+standardized by their mean and std, and test on the first --test-samples test images. The peer applies the
 same four rules as densenet-lab's model.init (src/model/init.rs): conv weights He normal by
 fan-in or fan-out, Glorot uniform, or PyTorch's default; the classifier as documented there.
 """
@@ -44,6 +44,7 @@ TOML = """name = "curve-{init}-{seed}"
 [data]
 dataset = "mnist"
 train_samples = {train}
+test_samples = {test}
 [model]
 growth_rate = 12
 blocks = [4, 4, 32]
@@ -66,7 +67,8 @@ log_every = 50
 def ours(args, init, seed, work):
     path = os.path.join(work, f"curve-{init}-{seed}.toml")
     with open(path, "w") as f:
-        f.write(TOML.format(init=init, seed=seed, epochs=args.epochs, train=args.train_samples))
+        f.write(TOML.format(init=init, seed=seed, epochs=args.epochs, train=args.train_samples,
+                            test=args.test_samples))
     db = os.path.join(work, "curves.db")
     subprocess.run([args.bin, "--db", db, "--data-dir", args.data, "run", "-q", path,
                     "--runs-dir", os.path.join(work, "runs")], check=True)
@@ -133,8 +135,8 @@ def load_mnist(args):
     d = os.path.join(args.data, "mnist")
     xtr = idx(f"{d}/train-images-idx3-ubyte.gz")[:args.train_samples].astype(np.float32) / 255
     ytr = idx(f"{d}/train-labels-idx1-ubyte.gz")[:args.train_samples].astype(np.int64)
-    xte = idx(f"{d}/t10k-images-idx3-ubyte.gz").astype(np.float32) / 255
-    yte = idx(f"{d}/t10k-labels-idx1-ubyte.gz").astype(np.int64)
+    xte = idx(f"{d}/t10k-images-idx3-ubyte.gz")[:args.test_samples].astype(np.float32) / 255
+    yte = idx(f"{d}/t10k-labels-idx1-ubyte.gz")[:args.test_samples].astype(np.int64)
     mean, std = xtr.mean(), xtr.std()
     return (torch.from_numpy((xtr - mean) / std), torch.from_numpy(ytr),
             torch.from_numpy((xte - mean) / std), torch.from_numpy(yte))
@@ -153,6 +155,7 @@ def main():
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--seeds", default="1,2,3")
     ap.add_argument("--train-samples", type=int, default=10000)
+    ap.add_argument("--test-samples", type=int, default=10000)
     ap.add_argument("--inits", default=",".join(INITS))
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()

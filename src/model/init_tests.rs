@@ -21,7 +21,14 @@ fn values<const D: usize>(t: Tensor<Flex, D>) -> Vec<f32> {
 
 /// Every convolution of a seeded net drawn under `init`, and its classifier's weight and bias.
 fn drawn(init: Init) -> (Vec<Drawn>, Drawn, Vec<f32>) {
-    let mut model = config(12, &[4, 4, 8], Stem::Imagenet, None, true, Transition::Growth);
+    let mut model = config(
+        12,
+        &[4, 4, 8],
+        Stem::Imagenet,
+        None,
+        true,
+        Transition::Growth,
+    );
     model.init = init;
     let net = DenseNet::<Flex>::seeded(&model, Dataset::Mnist, 7, &Default::default());
     let conv = |c: &burn::nn::conv::Conv2d<Flex>| {
@@ -72,13 +79,22 @@ fn assert_follows(what: &str, tensors: &[Drawn], rule: &str) {
         let own_std = (t.values.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / n).sqrt();
         if n >= 2000.0 {
             let ratio = own_std / std;
-            assert!((0.92..1.08).contains(&ratio), "{what} tensor {i}: std {own_std} vs {std}");
+            assert!(
+                (0.92..1.08).contains(&ratio),
+                "{what} tensor {i}: std {own_std} vs {std}"
+            );
         }
         if let Some(bound) = bound {
             let max = t.values.iter().map(|v| v.abs() as f64).fold(0.0, f64::max);
-            assert!(max <= bound * (1.0 + 1e-6), "{what} tensor {i}: |w| {max} > {bound}");
+            assert!(
+                max <= bound * (1.0 + 1e-6),
+                "{what} tensor {i}: |w| {max} > {bound}"
+            );
             if n >= 2000.0 {
-                assert!(max > 0.99 * bound, "{what} tensor {i}: max |w| {max} of {bound}");
+                assert!(
+                    max > 0.99 * bound,
+                    "{what} tensor {i}: max |w| {max} of {bound}"
+                );
             }
         }
         scaled.extend(t.values.iter().map(|&v| v as f64 / std));
@@ -87,13 +103,22 @@ fn assert_follows(what: &str, tensors: &[Drawn], rule: &str) {
     let mean = scaled.iter().sum::<f64>() / n;
     let std = (scaled.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
     // Standard errors: 1/sqrt(n) for the mean, about 1/sqrt(2n) for the std; five of them.
-    assert!(mean.abs() < 5.0 / n.sqrt(), "{what}: mean {mean} over {n} values");
-    assert!((std - 1.0).abs() < 5.0 / (2.0 * n).sqrt(), "{what}: std {std} over {n}");
+    assert!(
+        mean.abs() < 5.0 / n.sqrt(),
+        "{what}: mean {mean} over {n} values"
+    );
+    assert!(
+        (std - 1.0).abs() < 5.0 / (2.0 * n).sqrt(),
+        "{what}: std {std} over {n}"
+    );
 }
 
 fn assert_torch_bias(bias: &[f32], fan_in: usize) {
     let bound = 1.0 / (fan_in as f32).sqrt();
-    assert!(bias.iter().all(|b| b.abs() <= bound), "{bias:?} within {bound}");
+    assert!(
+        bias.iter().all(|b| b.abs() <= bound),
+        "{bias:?} within {bound}"
+    );
     assert!(bias.iter().any(|&b| b != 0.0), "{bias:?} drawn, not zero");
 }
 
@@ -134,5 +159,9 @@ fn the_rules_tell_fan_in_from_fan_out() {
     // A 3x3 conv from 48 to 12 channels: fan-in 432, fan-out 108, stds a factor 2 apart. The
     // checks above would fail on the other fan; this keeps the fixture honest about that.
     let (convs, ..) = drawn(Init::HeNormal);
-    assert!(convs.iter().any(|t| t.fan_in >= 4 * t.fan_out && t.values.len() >= 2000));
+    assert!(
+        convs
+            .iter()
+            .any(|t| t.fan_in >= 4 * t.fan_out && t.values.len() >= 2000)
+    );
 }

@@ -32,8 +32,14 @@ type Visit<'f, B> = dyn FnMut(String, Slot<'_, B>) + 'f;
 fn norm<B: Backend>(prefix: &str, n: &mut BatchNorm2d<B>, f: &mut Visit<'_, B>) {
     f(format!("{prefix}.weight"), Slot::Vector(&mut n.gamma));
     f(format!("{prefix}.bias"), Slot::Vector(&mut n.beta));
-    f(format!("{prefix}.running_mean"), Slot::Running(&mut n.running_mean));
-    f(format!("{prefix}.running_var"), Slot::Running(&mut n.running_var));
+    f(
+        format!("{prefix}.running_mean"),
+        Slot::Running(&mut n.running_mean),
+    );
+    f(
+        format!("{prefix}.running_var"),
+        Slot::Running(&mut n.running_var),
+    );
 }
 
 fn unit<B: Backend>(bn: &str, conv: &str, u: &mut NormReluConv<B>, f: &mut Visit<'_, B>) {
@@ -52,7 +58,12 @@ fn walk<B: Backend>(model: &mut DenseNet<B>, f: &mut Visit<'_, B>) {
             if let Some(u) = &mut layer.bottleneck {
                 unit(&format!("{p}.bn1"), &format!("{p}.conv1"), u, f);
             }
-            unit(&format!("{p}.bn2"), &format!("{p}.conv2"), &mut layer.conv, f);
+            unit(
+                &format!("{p}.bn2"),
+                &format!("{p}.conv2"),
+                &mut layer.conv,
+                f,
+            );
         }
         if let Some(t) = transitions.next() {
             let p = format!("body.{}", 2 * b + 1);
@@ -120,7 +131,10 @@ pub fn load_torch_state<B: Backend>(
             Slot::Running(r) => ours(&r.value_sync().dims()),
         };
         if t.shape != expected {
-            problems.push(format!("{name}: shape {:?}, expected {expected:?}", t.shape));
+            problems.push(format!(
+                "{name}: shape {:?}, expected {expected:?}",
+                t.shape
+            ));
             return;
         }
         let data = TensorData::new(t.values, t.shape);

@@ -55,7 +55,10 @@ struct Reference {
 }
 
 fn read(file: &str) -> Reference {
-    let path = format!("{}/tests/fixtures/torch-steps/{file}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/fixtures/torch-steps/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
     let meta = header.metadata().clone().expect("metadata");
@@ -103,7 +106,11 @@ fn read(file: &str) -> Reference {
 
 /// `max |ours - theirs| / max |theirs|`: a running statistic's difference on its own scale.
 fn value_difference(ours: &[f32], theirs: &[f32]) -> f64 {
-    let diff = ours.iter().zip(theirs).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+    let diff = ours
+        .iter()
+        .zip(theirs)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
     let scale = theirs.iter().map(|b| b.abs()).fold(0.0, f32::max);
     (diff / scale) as f64
 }

@@ -76,7 +76,11 @@ fn precision_defaults_to_f32_and_sweeps_without_changing_f32_hashes() {
 fn init_defaults_to_he_normal_sweeps_and_keeps_he_normal_hashes() {
     let plain = ok(MIN);
     assert_eq!(plain.base.model.init, Init::HeNormal);
-    let explicit = ok(&with(MIN, "blocks = [4, 4, 4]", "blocks = [4, 4, 4]\ninit = \"he_normal\""));
+    let explicit = ok(&with(
+        MIN,
+        "blocks = [4, 4, 4]",
+        "blocks = [4, 4, 4]\ninit = \"he_normal\"",
+    ));
     assert_eq!(explicit.trials()[0].hash, plain.trials()[0].hash);
 
     let swept = ok(&format!(
