@@ -154,3 +154,49 @@ pub fn load_torch_state<B: Backend>(
         Err(problems.join("; "))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use burn::backend::Flex;
+
+    use super::*;
+    use crate::model::tests::config;
+    use crate::spec::{Dataset, Stem, Transition};
+
+    fn net(seed: u64) -> DenseNet<Flex> {
+        let model = config(4, &[2, 2], Stem::Cifar, None, true, Transition::Compression);
+        DenseNet::seeded(&model, Dataset::Cifar10, seed, &Default::default())
+    }
+
+    #[test]
+    fn a_state_loads_back_name_for_name_in_pytorchs_layout() {
+        let source = torch_state(&net(1));
+        let names: Vec<&str> = source.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names[..2], ["stem.weight", "body.0.layers.0.bn1.weight"]);
+        assert!(
+            names.contains(&"body.1.conv.weight")
+                && names.contains(&"body.2.layers.1.conv2.weight")
+        );
+        let fc = source.iter().find(|t| t.name == "fc.weight").unwrap();
+        assert_eq!(fc.shape[0], 10, "PyTorch's [out, in]");
+        let mut target = net(2);
+        assert_ne!(torch_state(&target), source);
+        let lookup = |name: &str| source.iter().find(|t| t.name == name).cloned();
+        load_torch_state(&mut target, &lookup, &Default::default()).unwrap();
+        assert_eq!(torch_state(&target), source);
+    }
+
+    #[test]
+    fn missing_tensors_and_wrong_shapes_are_listed_by_name() {
+        let mut state = torch_state(&net(1));
+        state.retain(|t| t.name != "fc.bias");
+        state[0].shape = vec![1, 2, 3, 4];
+        let lookup = |name: &str| state.iter().find(|t| t.name == name).cloned();
+        let err = load_torch_state(&mut net(2), &lookup, &Default::default()).unwrap_err();
+        assert!(
+            err.contains("stem.weight: shape [1, 2, 3, 4], expected [8, 3, 3, 3]"),
+            "{err}"
+        );
+        assert!(err.contains("fc.bias: missing"), "{err}");
+    }
+}

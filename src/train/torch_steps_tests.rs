@@ -148,7 +148,9 @@ fn check(file: &str, optimizer: &str) {
     .unwrap();
     let mut engine = Engine::Cpu(Box::new(CpuExecutor::new(&model, dataset)));
     let device = Default::default();
-    let mut net = DenseNet::<CpuTrain>::new(&model, dataset, &device);
+    // Seeded (under its lock) so that drawing the weights replaced below cannot disturb
+    // another test thread drawing its own from burn's process-wide generator.
+    let mut net = DenseNet::<CpuTrain>::seeded(&model, dataset, 0, &device);
     let init = |name: &str| reference.tensors.get(&format!("init/{name}")).cloned();
     load_torch_state(&mut net, &init, &device).unwrap();
     let mut optim = AnyOptimizer::<DenseNet<CpuTrain>, CpuTrain>::new(&opt);
