@@ -184,6 +184,9 @@ fn run_records_every_trial_and_the_read_commands_show_them() {
         show.contains("run 2 of tiny") && show.contains("done"),
         "{show}"
     );
+    // The weight rule is shown, named in the config even where the file left it out.
+    assert!(show.contains("\n  init he_normal\n"), "{show}");
+    assert!(show.contains(r#""init":"he_normal""#), "{show}");
 
     // Re-running the same file finds the finished runs by their hashes.
     let again = stdout_of(lab(dir.path()).arg("run").arg(&file));

@@ -189,6 +189,10 @@ pub fn show(db: &Path, id: i64, format: Format, out: &mut dyn Write) -> Result<(
                 f as f64 / 1e6
             )?;
         }
+        // Stores from before `model.init` hold no rule: they drew he_normal.
+        let init = config["model"]["init"].as_str();
+        let init = init.unwrap_or(crate::spec::Init::default().name());
+        writeln!(out, "  init {init}")?;
         writeln!(
             out,
             "  created {}  started {}  finished {}",

@@ -1,20 +1,21 @@
 //! DenseNet as burn modules, built from a [`ModelConfig`] with shapes known only at run time.
 
-use burn::module::{Initializer, Module};
+use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
+use burn::nn::{Linear, PaddingConfig2d};
 use burn::tensor::Tensor;
 use burn::tensor::activation::relu;
 use burn::tensor::backend::Backend;
 use burn::tensor::module::{avg_pool2d, max_pool2d};
 
 use super::arch::transition_channels;
+use super::init::{classifier, conv_initializer};
 use super::layers::{BatchNorm2d, ForwardContext};
-use crate::spec::{Dataset, ModelConfig, Stem};
+use crate::spec::{Dataset, Init, ModelConfig, Stem};
 
-/// A bias-free convolution with TF 'SAME' padding and He (fan-in) initialization, as in
-/// torchvision's DenseNet.
+/// A bias-free convolution with TF 'SAME' padding, drawn by `init`'s rule.
 fn conv<B: Backend>(
+    init: Init,
     c_in: usize,
     c_out: usize,
     kernel: usize,
@@ -25,10 +26,7 @@ fn conv<B: Backend>(
         .with_stride([stride, stride])
         .with_padding(PaddingConfig2d::Same)
         .with_bias(false)
-        .with_initializer(Initializer::KaimingNormal {
-            gain: 2f64.sqrt(),
-            fan_out_only: false,
-        })
+        .with_initializer(conv_initializer(init))
         .init(device)
 }
 
@@ -40,10 +38,10 @@ pub struct NormReluConv<B: Backend> {
 }
 
 impl<B: Backend> NormReluConv<B> {
-    fn new(c_in: usize, c_out: usize, kernel: usize, device: &B::Device) -> Self {
+    fn new(init: Init, c_in: usize, c_out: usize, kernel: usize, device: &B::Device) -> Self {
         Self {
             norm: BatchNorm2d::new(c_in, device),
-            conv: conv(c_in, c_out, kernel, 1, device),
+            conv: conv(init, c_in, c_out, kernel, 1, device),
         }
     }
     fn forward(&self, x: Tensor<B, 4>, ctx: &ForwardContext) -> Tensor<B, 4> {
@@ -110,11 +108,11 @@ impl<B: Backend> DenseNet<B> {
     /// Builds the network for `dataset`'s images. Parameters are drawn from the backend's
     /// generator: seed it first for reproducible weights.
     pub fn new(model: &ModelConfig, dataset: Dataset, device: &B::Device) -> Self {
-        let k = model.growth_rate;
+        let (k, init) = (model.growth_rate, model.init);
         let mut channels = model.stem_width();
         let stem = match model.stem {
-            Stem::Imagenet => conv(dataset.channels(), channels, 7, 2, device),
-            Stem::Cifar => conv(dataset.channels(), channels, 3, 1, device),
+            Stem::Imagenet => conv(init, dataset.channels(), channels, 7, 2, device),
+            Stem::Cifar => conv(init, dataset.channels(), channels, 3, 1, device),
         };
         let mut blocks = Vec::new();
         let mut transitions = Vec::new();
@@ -123,13 +121,13 @@ impl<B: Backend> DenseNet<B> {
                 .map(|i| {
                     let c_in = channels + i * k;
                     let (bottleneck, c_mid) = if model.bottleneck {
-                        (Some(NormReluConv::new(c_in, 4 * k, 1, device)), 4 * k)
+                        (Some(NormReluConv::new(init, c_in, 4 * k, 1, device)), 4 * k)
                     } else {
                         (None, c_in)
                     };
                     DenseLayer {
                         bottleneck,
-                        conv: NormReluConv::new(c_mid, k, 3, device),
+                        conv: NormReluConv::new(init, c_mid, k, 3, device),
                         dropout: model.dropout,
                     }
                 })
@@ -139,7 +137,7 @@ impl<B: Backend> DenseNet<B> {
             if b + 1 < model.blocks.len() {
                 let out = transition_channels(model, channels);
                 transitions.push(TransitionLayer {
-                    conv: NormReluConv::new(channels, out, 1, device),
+                    conv: NormReluConv::new(init, channels, out, 1, device),
                     dropout: model.dropout,
                 });
                 channels = out;
@@ -151,7 +149,7 @@ impl<B: Backend> DenseNet<B> {
             blocks,
             transitions,
             head_norm: BatchNorm2d::new(channels, device),
-            classifier: LinearConfig::new(channels, dataset.num_classes()).init(device),
+            classifier: classifier(init, channels, dataset.num_classes(), device),
         }
     }
 

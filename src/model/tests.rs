@@ -32,6 +32,7 @@ pub(super) fn config(
         stem_pool: pool,
         stem_channels: None,
         dropout: 0.0,
+        init: Default::default(),
     }
 }
 

@@ -87,6 +87,50 @@ pub enum Transition {
     Compression,
 }
 
+/// How convolution and classifier weights are drawn. Batch norm starts at scale 1, shift 0
+/// under every rule. Fans of a convolution count its kernel: fan-in = k*k*c_in, fan-out =
+/// k*k*c_out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Init {
+    /// Convolutions N(0, 2/fan-in) (torchvision's DenseNet); the classifier as PyTorch's
+    /// default. What densenet-lab drew before the key existed.
+    #[default]
+    HeNormal,
+    /// Convolutions N(0, 2/fan-out), the paper's Torch7 code (n = k*k*out_channels); the
+    /// classifier's weight as PyTorch's default, its bias zero (as that code).
+    HeNormalFanOut,
+    /// Convolutions and the classifier U(-a, a), a = sqrt(6/(fan-in + fan-out)); the bias
+    /// zero. TensorFlow/Keras's default, so the seed's.
+    GlorotUniform,
+    /// PyTorch's default: kaiming_uniform with a = sqrt(5), U(-1/sqrt(fan-in), 1/sqrt(fan-in)),
+    /// for every weight and the classifier's bias.
+    TorchDefault,
+}
+
+impl Init {
+    pub const ALL: [Init; 4] = [
+        Init::HeNormal,
+        Init::HeNormalFanOut,
+        Init::GlorotUniform,
+        Init::TorchDefault,
+    ];
+
+    /// The experiment file's spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            Init::HeNormal => "he_normal",
+            Init::HeNormalFanOut => "he_normal_fan_out",
+            Init::GlorotUniform => "glorot_uniform",
+            Init::TorchDefault => "torch_default",
+        }
+    }
+
+    pub fn is_default(&self) -> bool {
+        *self == Init::default()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
@@ -110,6 +154,9 @@ pub struct ModelConfig {
     pub stem_channels: Option<usize>,
     #[serde(default)]
     pub dropout: f64,
+    /// How weights are drawn (see [`Init`]).
+    #[serde(default)]
+    pub init: Init,
 }
 
 impl ModelConfig {

@@ -107,6 +107,7 @@ mod tests {
             stem_pool,
             stem_channels: None,
             dropout: 0.0,
+            init: Default::default(),
         }
     }
 

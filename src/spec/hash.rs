@@ -51,7 +51,8 @@ fn write_canonical(value: &Value, out: &mut String) {
 ///
 /// Keys that came after stores were written are left out when they hold their default, so
 /// those trials keep their hashes and are found and resumed: `train.precision` when it is
-/// `f32`, `model.stem_channels` when it is 2k (written out or not, the same network).
+/// `f32`, `model.stem_channels` when it is 2k (written out or not, the same network),
+/// `model.init` when it is `he_normal` (the only rule before the key existed).
 pub fn canonical_config_json(config: &TrialConfig) -> String {
     let mut value = serde_json::to_value(config).expect("TrialConfig serializes to JSON");
     if config.train.precision.is_f32()
@@ -64,6 +65,11 @@ pub fn canonical_config_json(config: &TrialConfig) -> String {
         && let Some(model) = value.get_mut("model").and_then(Value::as_object_mut)
     {
         model.remove("stem_channels");
+    }
+    if model.init.is_default()
+        && let Some(model) = value.get_mut("model").and_then(Value::as_object_mut)
+    {
+        model.remove("init");
     }
     canonical_json(&value)
 }
@@ -98,6 +104,7 @@ mod tests {
                 stem_pool: None,
                 stem_channels: None,
                 dropout: 0.2,
+                init: Init::HeNormal,
             },
             train: TrainConfig {
                 epochs: 2,
@@ -165,6 +172,30 @@ mod tests {
         let narrow = trial_hash(&wide);
         wide.model.stem_channels = Some(24);
         assert_ne!(trial_hash(&wide), narrow);
+    }
+
+    #[test]
+    fn init_enters_the_hash_only_when_it_is_not_the_default() {
+        // he_normal is what every store before the key drew: the pinned hash above.
+        assert_eq!(trial_hash(&config()), "9900e7f4d227b523");
+        let mut hashes = std::collections::BTreeSet::new();
+        for init in Init::ALL {
+            let mut c = config();
+            c.model.init = init;
+            let json = canonical_config_json(&c);
+            let named = json.contains(&format!(r#""init":"{}""#, init.name()));
+            assert_eq!(named, !init.is_default(), "{json}");
+            hashes.insert(trial_hash(&c));
+        }
+        assert_eq!(hashes.len(), Init::ALL.len(), "each rule is its own trial");
+        // The stored config (plain serde) names the rule, so `show` prints what ran.
+        let stored = serde_json::to_value(config()).unwrap();
+        assert_eq!(stored["model"]["init"], "he_normal");
+        // A config stored before the key reads back as he_normal.
+        let mut old = stored.clone();
+        old["model"].as_object_mut().unwrap().remove("init");
+        let read: TrialConfig = serde_json::from_value(old).unwrap();
+        assert_eq!(read.model.init, Init::HeNormal);
     }
 
     #[test]

@@ -35,6 +35,7 @@ pub(crate) const AXIS_KEYS: &[&str] = &[
     "model.stem_pool",
     "model.stem_channels",
     "model.dropout",
+    "model.init",
     "train.epochs",
     "train.batch_size",
     "train.optimizer",

@@ -167,3 +167,5 @@ mod backends {
 mod engine_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod torch_steps_tests;

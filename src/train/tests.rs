@@ -67,6 +67,7 @@ pub(super) fn trial(epochs: usize, lr: f64, dropout: f64) -> TrialConfig {
             stem_pool: None,
             stem_channels: None,
             dropout,
+            init: Default::default(),
         },
         train: TrainConfig {
             epochs,

@@ -34,6 +34,7 @@ fn model(
 ) -> ModelConfig {
     ModelConfig {
         dropout,
+        init: Default::default(),
         ..crate::model::tests::config(k, blocks, stem, pool, bottleneck, transition)
     }
 }

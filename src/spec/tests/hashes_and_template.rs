@@ -71,3 +71,39 @@ fn precision_defaults_to_f32_and_sweeps_without_changing_f32_hashes() {
     assert_eq!((line, column, key.as_str()), (11, 13, "train.precision"));
     assert_eq!(message, "expected one of \"f32\", \"bf16\", found \"fp16\"");
 }
+
+#[test]
+fn init_defaults_to_he_normal_sweeps_and_keeps_he_normal_hashes() {
+    let plain = ok(MIN);
+    assert_eq!(plain.base.model.init, Init::HeNormal);
+    let explicit = ok(&with(
+        MIN,
+        "blocks = [4, 4, 4]",
+        "blocks = [4, 4, 4]\ninit = \"he_normal\"",
+    ));
+    assert_eq!(explicit.trials()[0].hash, plain.trials()[0].hash);
+
+    let swept = ok(&format!(
+        "{MIN}[sweep]\nstrategy = \"grid\"\n[sweep.axes]\n\"model.init\" = \
+         [\"he_normal\", \"he_normal_fan_out\", \"glorot_uniform\", \"torch_default\"]\n"
+    ));
+    let trials = swept.trials();
+    let inits: Vec<Init> = trials.iter().map(|t| t.config.model.init).collect();
+    assert_eq!(inits, Init::ALL);
+    assert_eq!(trials[0].hash, plain.trials()[0].hash);
+    let mut hashes: Vec<&str> = trials.iter().map(|t| t.hash.as_str()).collect();
+    hashes.dedup();
+    assert_eq!(hashes.len(), 4);
+
+    let (line, column, key, message) = one_error(&with(
+        MIN,
+        "blocks = [4, 4, 4]",
+        "blocks = [4, 4, 4]\ninit = \"xavier\"",
+    ));
+    assert_eq!((line, column, key.as_str()), (7, 8, "model.init"));
+    assert_eq!(
+        message,
+        "expected one of \"he_normal\", \"he_normal_fan_out\", \"glorot_uniform\", \
+         \"torch_default\", found \"xavier\""
+    );
+}

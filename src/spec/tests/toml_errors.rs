@@ -20,7 +20,7 @@ fn unknown_keys_are_named_at_their_key_listing_accepted_keys() {
             1,
             "model.growth_rte",
             "unknown key \"growth_rte\": expected one of growth_rate, blocks, bottleneck, \
-             transition, compression, stem, stem_pool, stem_channels, dropout"
+             transition, compression, stem, stem_pool, stem_channels, dropout, init"
         )
     );
     assert_eq!(

@@ -30,6 +30,7 @@ fn full_valid_file_round_trips_into_every_field() {
             stem_pool: None,
             stem_channels: None,
             dropout: 0.2,
+            init: Default::default(),
         },
         train: TrainConfig {
             epochs: 50,
