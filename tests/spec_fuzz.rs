@@ -295,8 +295,19 @@ fn apply(text: &str, m: &Mutation) -> String {
 fn check(text: &str, origin: &Path) -> Result<(), TestCaseError> {
     match parse_experiment(text, origin) {
         Ok(experiment) => {
-            let trials = experiment.trials();
-            prop_assert!(!trials.is_empty(), "a valid file has at least one trial");
+            // A sampled sweep (tpe, distributions) draws its trials as it runs: hold the grid
+            // of its axes' ends to the same promises, and draw one point.
+            let trials = experiment.representative_trials();
+            if !experiment.sweep.is_enumerable() {
+                let point = experiment.sweep.draw(0, 0);
+                if let Ok(drawn) = experiment.trials_at(0, &point) {
+                    prop_assert_eq!(drawn.len(), experiment.sweep.repeats);
+                }
+            }
+            prop_assert!(
+                !trials.is_empty() || !experiment.sweep.is_enumerable(),
+                "a valid file has at least one trial"
+            );
             prop_assert!(trials.len() <= 100_000);
             for (i, t) in trials.iter().enumerate() {
                 prop_assert_eq!(t.index, i);
@@ -367,7 +378,7 @@ fn every_example_is_valid_and_tokenized() {
         let text = std::fs::read_to_string(file).unwrap();
         let experiment = parse_experiment(&text, file)
             .unwrap_or_else(|e| panic!("{} is not valid:\n{e}", file.display()));
-        assert!(!experiment.trials().is_empty());
+        assert!(!experiment.representative_trials().is_empty());
         // The mutation that replaces values must have values to replace.
         assert!(value_tokens(&text).len() >= 10, "{}", file.display());
     }
