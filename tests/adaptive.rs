@@ -244,3 +244,41 @@ fn a_tpe_asha_sweep_uses_under_half_the_epochs_and_trains_its_best_trial_fully()
         "{stdout}"
     );
 }
+
+#[test]
+fn check_lists_a_sampled_sweeps_axes_and_warns_of_tuning_on_the_test_set() {
+    let sweep = "[sweep]\nstrategy = \"tpe\"\nsamples = 5\n[sweep.axes]\n\
+                 \"train.optimizer.lr\" = { log_uniform = [1e-4, 1e-2] }\n\
+                 [sweep.early_stop]\nrule = \"median\"\nmetric = \"test.accuracy\"\n";
+    let lab = Lab::new(&experiment("on-test", 3, sweep));
+    let out = lab.command(&["check", "exp.toml"]).output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("5 point(s) x 1 repeat(s) drawn by tpe")
+            && stdout.contains("early stop by median (after 1 warm-up epoch(s)) on test.accuracy")
+            && stdout.contains("{ log_uniform = [0.0001, 0.01] }"),
+        "{stdout}"
+    );
+    let line = experiment("on-test", 3, sweep)
+        .lines()
+        .position(|l| l.starts_with("metric = "))
+        .unwrap()
+        + 1;
+    assert!(
+        stderr.contains(&format!(
+            "warning: exp.toml:{line}:10: sweep.early_stop.metric: "
+        )) && stderr.contains("leaks it into model selection"),
+        "{stderr}"
+    );
+    // Array tasks never open the store, so the adaptive decisions cannot run through Slurm.
+    let out = lab
+        .command(&["run", "exp.toml", "--launcher", "slurm"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("this sweep is adaptive"));
+}

@@ -108,7 +108,18 @@ fn check_sampled(experiment: &Experiment, format: Format, out: &mut dyn Write) -
             _ => "random".to_string(),
         };
         let stop = match &sweep.early_stop {
-            Some(e) => format!(", early stop {:?} on {}", e.rule, e.objective.label()),
+            Some(e) => {
+                let rule = match e.rule {
+                    spec::StopRule::Asha {
+                        min_epochs,
+                        reduction,
+                    } => format!("asha (first rung at epoch {min_epochs}, reduction {reduction})"),
+                    spec::StopRule::Median { warmup_epochs } => {
+                        format!("median (after {warmup_epochs} warm-up epoch(s))")
+                    }
+                };
+                format!(", early stop by {rule} on {}", e.objective.label())
+            }
             None => String::new(),
         };
         writeln!(
