@@ -61,31 +61,6 @@ fn runs(lab: &Lab) -> Vec<(String, i64, String)> {
         .collect()
 }
 
-/// Every loss, accuracy and lr row of one run, without ids and times.
-fn curve(lab: &Lab, run_id: i64) -> Vec<(i64, i64, String, String, String, f64)> {
-    let conn = Connection::open(lab.db()).unwrap();
-    let mut stmt = conn
-        .prepare(
-            "SELECT epoch, step, scope, split, name, value FROM metrics
-             WHERE run_id = ?1 AND name IN ('loss', 'accuracy', 'lr')
-             ORDER BY scope, split, name, epoch, step",
-        )
-        .unwrap();
-    stmt.query_map([run_id], |r| {
-        Ok((
-            r.get(0)?,
-            r.get(1)?,
-            r.get(2)?,
-            r.get(3)?,
-            r.get(4)?,
-            r.get(5)?,
-        ))
-    })
-    .unwrap()
-    .map(Result::unwrap)
-    .collect()
-}
-
 const ASHA_3: &str = "[sweep]\n[sweep.axes]\n\"model.dropout\" = [0.0, 0.05, 0.1]\n\
                       [sweep.early_stop]\nrule = \"asha\"\nmin_epochs = 1\nreduction = 3\n";
 
@@ -125,9 +100,9 @@ fn a_promoted_trial_ends_with_the_metrics_of_the_same_trial_trained_straight_thr
         &format!("dropout = {}", value["model.dropout"]),
     ));
     run(&straight, &[]);
-    let expected = curve(&straight, 1);
+    let expected = straight.curve(Some(1));
     assert!(!expected.is_empty());
-    assert_eq!(curve(&lab, promoted), expected);
+    assert_eq!(lab.curve(Some(promoted)), expected);
 }
 
 #[test]

@@ -8,7 +8,7 @@ use rusqlite::Connection;
 
 mod common;
 
-use common::{Lab, PANIC_ENV};
+use common::{CurveRow, Lab, PANIC_ENV};
 
 /// One trial of 3 epochs x 20 steps on 1,000 mnist-mini images: a few seconds.
 fn experiment(name: &str, dropout_axis: &str, extra_train: &str) -> String {
@@ -71,29 +71,6 @@ impl Lab {
             .map(Result::unwrap)
             .collect()
     }
-    /// Loss, accuracy and lr rows (wall-clock figures left out), in a canonical order.
-    fn learning_curve(&self) -> Vec<(i64, i64, String, String, String, f64)> {
-        let conn = Connection::open(self.db()).unwrap();
-        let mut stmt = conn
-            .prepare(
-                "SELECT run_id, epoch, step, scope, split, name, value FROM metrics
-                 WHERE name IN ('loss', 'accuracy', 'lr') ORDER BY run_id, scope, split, name, epoch, step",
-            )
-            .unwrap();
-        stmt.query_map([], |r| {
-            Ok((
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-            ))
-        })
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
-    }
 }
 
 fn signal(pid: u32, sig: i32) {
@@ -105,11 +82,11 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-fn uninterrupted_curve(toml: &str) -> Vec<(i64, i64, String, String, String, f64)> {
+fn uninterrupted_curve(toml: &str) -> Vec<CurveRow> {
     let lab = Lab::new(toml);
     let out = lab.run(&[]);
     assert!(out.status.success(), "{}", stderr(&out));
-    lab.learning_curve()
+    lab.curve(None)
 }
 
 #[test]
@@ -135,7 +112,7 @@ fn a_trial_killed_mid_epoch_resumes_to_the_same_metrics_as_an_uninterrupted_run(
     assert_eq!(lab.statuses(), ["done"]);
     let epochs: i64 = lab.sql("SELECT count(*) FROM metrics WHERE scope = 'epoch' AND split = 'test' AND name = 'accuracy'");
     assert_eq!(epochs, 3, "an epoch was logged twice or lost");
-    assert_eq!(lab.learning_curve(), expected);
+    assert_eq!(lab.curve(None), expected);
 }
 
 #[test]
@@ -158,7 +135,7 @@ fn killing_the_scheduler_stops_its_trials_and_the_sweep_resumes() {
     let out = lab.run(&[]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(lab.statuses(), ["done"]);
-    assert_eq!(lab.learning_curve(), expected);
+    assert_eq!(lab.curve(None), expected);
 }
 
 #[test]

@@ -7,7 +7,7 @@ mod common;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::Lab;
+use common::{CurveRow, Lab};
 use densenet_lab::preconditions::{missing, tool_runs};
 use rusqlite::{Connection, OpenFlags};
 
@@ -126,35 +126,6 @@ fn wait_for_array(job: i64) {
     });
 }
 
-type Curve = Vec<(i64, i64, i64, String, String, String, f64)>;
-
-/// Every epoch and step metric that training decides (not timings), by trial.
-fn curve(lab: &Lab) -> Curve {
-    let conn = Connection::open(lab.db()).unwrap();
-    let mut stmt = conn
-        .prepare(
-            "SELECT r.trial_index, m.epoch, m.step, m.scope, m.split, m.name, m.value
-             FROM metrics m JOIN runs r ON r.id = m.run_id
-             WHERE m.name IN ('loss', 'accuracy', 'lr')
-             ORDER BY r.trial_index, m.scope, m.split, m.name, m.epoch, m.step",
-        )
-        .unwrap();
-    stmt.query_map([], |r| {
-        Ok((
-            r.get(0)?,
-            r.get(1)?,
-            r.get(2)?,
-            r.get(3)?,
-            r.get(4)?,
-            r.get(5)?,
-            r.get(6)?,
-        ))
-    })
-    .unwrap()
-    .collect::<Result<_, _>>()
-    .unwrap()
-}
-
 fn statuses(lab: &Lab) -> Vec<String> {
     let conn = Connection::open(lab.db()).unwrap();
     let mut stmt = conn.prepare("SELECT status FROM runs ORDER BY id").unwrap();
@@ -165,10 +136,10 @@ fn statuses(lab: &Lab) -> Vec<String> {
 }
 
 /// The same sweep trained locally, one CPU thread per trial as on the Slurm node.
-fn local_curve(toml: &str) -> Curve {
+fn local_curve(toml: &str) -> Vec<CurveRow> {
     let lab = Lab::new(toml);
     run(&lab, &["run", "exp.toml", "--jobs", "2", "--quiet"]);
-    curve(&lab)
+    lab.curve(None)
 }
 
 /// Row count, last id and value sum of the metrics: what any write would change.
@@ -203,7 +174,7 @@ fn a_four_trial_sweep_through_slurm_ends_done_with_the_metrics_of_a_local_run() 
     );
     let job = job_of(&out);
     assert_eq!(statuses(&lab), ["done"; 4], "{}", text(&out));
-    assert_eq!(curve(&lab), expected);
+    assert_eq!(lab.curve(None), expected);
     let script = std::fs::read_dir(lab.dir.path().join("runs/slurm"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -267,7 +238,7 @@ fn a_cancelled_task_leaves_its_run_resumable_and_run_resume_finishes_only_it() {
         text(&out)
     );
     assert_eq!(statuses(&lab), ["done", "done"]);
-    assert_eq!(curve(&lab), expected);
+    assert_eq!(lab.curve(None), expected);
 }
 
 #[test]
@@ -297,7 +268,7 @@ fn a_warning_signal_requeues_the_task_and_its_run_ends_as_if_uninterrupted() {
     wait_for_array(job);
     run(&lab, &["merge"]);
     assert_eq!(statuses(&lab), ["done"]);
-    assert_eq!(curve(&lab), expected);
+    assert_eq!(lab.curve(None), expected);
     let log = std::fs::read_dir(lab.dir.path().join("runs/slurm"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -334,7 +305,7 @@ fn no_wait_then_merge_brings_the_runs_in_and_a_second_merge_changes_nothing() {
         text(&merged)
     );
     assert_eq!(statuses(&lab), ["done", "done"]);
-    assert_eq!(curve(&lab), expected);
+    assert_eq!(lab.curve(None), expected);
     let before = fingerprint(&lab);
     let again = run(&lab, &["merge"]);
     assert!(

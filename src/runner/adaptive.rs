@@ -35,6 +35,9 @@ pub(super) struct AdaptiveSweep<'e> {
     train_sizes: Vec<(DataConfig, usize)>,
     /// No new point can be found (every draw was run before).
     space_exhausted: bool,
+    /// The hashes of an enumerable sweep's trials, computed once (`trials()` resolves and
+    /// hashes every point); `None` for a sampled sweep.
+    trial_hashes: Option<HashSet<String>>,
 }
 
 /// How the runs of an adaptive sweep stand, for the progress lines and the summary.
@@ -47,7 +50,12 @@ pub struct RungReport {
 }
 
 impl<'e> AdaptiveSweep<'e> {
-    pub(super) fn new(experiment: &'e Experiment, data_dir: &std::path::Path) -> Self {
+    /// `train_sizes`: the training-set sizes already known, by data config.
+    pub(super) fn new(
+        experiment: &'e Experiment,
+        data_dir: &std::path::Path,
+        train_sizes: Vec<(DataConfig, usize)>,
+    ) -> Self {
         let sweep = &experiment.sweep;
         let asha = match sweep.early_stop.as_ref().map(|e| e.rule) {
             Some(StopRule::Asha {
@@ -70,8 +78,11 @@ impl<'e> AdaptiveSweep<'e> {
             asha,
             in_flight: HashSet::new(),
             ended_here: HashSet::new(),
-            train_sizes: Vec::new(),
+            train_sizes,
             space_exhausted: false,
+            trial_hashes: sweep
+                .is_enumerable()
+                .then(|| experiment.trials().into_iter().map(|t| t.hash).collect()),
         }
     }
 
@@ -91,13 +102,7 @@ impl<'e> AdaptiveSweep<'e> {
     fn runs(&self, store: &Store) -> Result<Vec<RunRow>> {
         let sweep = &self.experiment.sweep;
         let mut runs = store.runs(Some(&self.experiment.name))?;
-        if sweep.is_enumerable() {
-            let hashes: HashSet<String> = self
-                .experiment
-                .trials()
-                .into_iter()
-                .map(|t| t.hash)
-                .collect();
+        if let Some(hashes) = &self.trial_hashes {
             runs.retain(|r| hashes.contains(&r.hash));
         } else {
             let limit = sweep.point_count() * sweep.repeats;

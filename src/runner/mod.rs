@@ -127,7 +127,15 @@ fn tally(store: &Store, report: &scheduler::QueueReport, summary: &mut SweepSumm
 /// Runs an adaptive sweep (see `adaptive`): trials registered as they are drawn, trained rung
 /// by rung, until the sweep has nothing left to start.
 fn run_adaptive(experiment: &Experiment, options: &RunOptions) -> Result<SweepSummary> {
-    check_datasets(&experiment.representative_trials(), &options.data_dir)?;
+    let checked = experiment.representative_trials();
+    let sizes = check_datasets(&checked, &options.data_dir)?;
+    // The sizes the check read are the progress bars' too: no dataset is loaded twice.
+    let mut known_sizes: Vec<(DataConfig, usize)> = Vec::new();
+    for (t, n) in checked.iter().zip(sizes) {
+        if !known_sizes.iter().any(|(d, _)| *d == t.config.data) {
+            known_sizes.push((t.config.data.clone(), n));
+        }
+    }
     let mut store = Store::open(&options.db)?;
     let known = store.register_sweep(
         &experiment.name,
@@ -148,7 +156,7 @@ fn run_adaptive(experiment: &Experiment, options: &RunOptions) -> Result<SweepSu
         sweep.point_count() * sweep.repeats,
         summary.skipped_done,
     );
-    let mut source = adaptive::AdaptiveSweep::new(experiment, &options.data_dir);
+    let mut source = adaptive::AdaptiveSweep::new(experiment, &options.data_dir, known_sizes);
     let report = scheduler::run_queue(&mut store, &mut source, options, &display)?;
     display.finish();
     tally(&store, &report, &mut summary)?;

@@ -71,3 +71,38 @@ impl Lab {
         panic!("timed out waiting for {what}");
     }
 }
+
+/// One metric row that training decides (no timings): (trial index, epoch, step, scope, split,
+/// name, value).
+pub type CurveRow = (i64, i64, i64, String, String, String, f64);
+
+impl Lab {
+    /// Every loss, accuracy and lr row, of one run or of all, ordered by trial and series: two
+    /// stores that trained the same trials the same way hold equal curves.
+    pub fn curve(&self, run_id: Option<i64>) -> Vec<CurveRow> {
+        let conn = Connection::open(self.db()).unwrap();
+        conn.busy_timeout(Duration::from_secs(5)).unwrap();
+        let mut stmt = conn
+            .prepare(
+                "SELECT r.trial_index, m.epoch, m.step, m.scope, m.split, m.name, m.value
+                 FROM metrics m JOIN runs r ON r.id = m.run_id
+                 WHERE m.name IN ('loss', 'accuracy', 'lr') AND (?1 IS NULL OR r.id = ?1)
+                 ORDER BY r.trial_index, m.scope, m.split, m.name, m.epoch, m.step",
+            )
+            .unwrap();
+        stmt.query_map([run_id], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+    }
+}
