@@ -1,8 +1,10 @@
 //! DenseNet as burn modules, built from a [`ModelConfig`] with shapes known only at run time.
 
+use burn::backend::Flex;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Linear, PaddingConfig2d};
+use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
 use burn::tensor::Tensor;
 use burn::tensor::activation::relu;
 use burn::tensor::backend::Backend;
@@ -153,19 +155,25 @@ impl<B: Backend> DenseNet<B> {
         }
     }
 
-    /// The network with weights drawn from the backend's generator seeded with `seed`. That
-    /// generator is global to the process: trials on other threads (`--jobs`, tests) would
-    /// draw from it between our seeding and our initialization, hence the lock.
+    /// The network with weights drawn from burn's CPU backend's generator seeded with `seed`,
+    /// then copied to `device`: a seed is the same network on every backend (each GPU runtime
+    /// has its own generator). That generator is global to the process: trials on other
+    /// threads (`--jobs`, tests) would draw from it between our seeding and our
+    /// initialization, hence the lock.
     pub fn seeded(model: &ModelConfig, dataset: Dataset, seed: u64, device: &B::Device) -> Self {
         static INIT_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
         let _guard = INIT_LOCK
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        B::seed(device, seed);
-        let net = Self::new(model, dataset, device);
-        // burn initializes parameters lazily, on first use: force it while the lock is held.
-        let _ = net.num_params();
-        net
+        let host_device = Default::default();
+        Flex::seed(&host_device, seed);
+        let host = DenseNet::<Flex>::new(model, dataset, &host_device);
+        let recorder = BinBytesRecorder::<FullPrecisionSettings>::default();
+        let bytes = Recorder::<Flex>::record(&recorder, host.into_record(), ())
+            .expect("a DenseNet record serializes to memory");
+        let record = Recorder::<B>::load(&recorder, bytes, device)
+            .expect("a DenseNet record written here reads back");
+        Self::new(model, dataset, device).load_record(record)
     }
 
     /// Parameters trained by the optimizer. burn's `num_params` also counts batch norm's

@@ -79,6 +79,11 @@ impl Engine {
                 let mut ctx = if *cpu_backend {
                     ForwardContext::cpu_training(dropout, train.precision)
                 } else {
+                    // The device's generator, seeded from the step's stream: the same trial
+                    // draws the same masks at the same step, so a resumed run continues as
+                    // the uninterrupted one did.
+                    let mut dropout = dropout;
+                    B::seed(device, dropout.next_u64());
                     ForwardContext::gpu_training(train.precision)
                 };
                 let (images, labels) = batch_tensors::<B>(batch, device);
