@@ -710,7 +710,7 @@ fn an_unknown_device_is_named_before_anything_is_written() {
         lab(dir.path())
             .args(["run", "-q", "--device", "tpu"])
             .arg(&file),
-        &["--device: invalid device `tpu`: expected `cpu` or `cuda:N`"],
+        &["--device: invalid device `tpu`: expected `cpu`, `cuda:N` or `wgpu:N`"],
     );
     assert_nothing_written(dir.path());
 }
@@ -741,7 +741,7 @@ fn bf16_on_the_cpu_is_refused_where_the_file_asks_for_it() {
     bad_input(
         lab(dir.path()).args(["run", "-q"]).arg(&file),
         &[
-            "bad.toml:19:13: train.precision: \"bf16\" needs a CUDA device",
+            "bad.toml:19:13: train.precision: \"bf16\" cannot run on cpu",
             "--device cuda:N",
         ],
     );
@@ -755,12 +755,12 @@ fn bf16_on_the_cpu_is_refused_where_the_file_asks_for_it() {
         lab(dir.path())
             .args(["run", "-q", "--device", "cpu"])
             .arg(&file),
-        &["bad.toml:23:29: sweep.axes.\"train.precision\"[1]: \"bf16\" needs a CUDA device"],
+        &["bad.toml:23:29: sweep.axes.\"train.precision\"[1]: \"bf16\" cannot run on cpu"],
     );
     // bench: the trial that asks for it, and the flag.
     bad_input(
         lab(dir.path()).args(["bench", "--trial", "1"]).arg(&file),
-        &["bad.toml:23:29:", "needs a CUDA device"],
+        &["bad.toml:23:29:", "cannot run on cpu"],
     );
     bad_input(
         lab(dir.path())

@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde_json::json;
 
-use super::device_args::{devices_table, parse_device, usable_devices};
+use super::device_args::{check_precisions, devices_table, parse_device, usable_devices};
 use super::output::write_rows;
 use super::workspace::{check, new, verify};
 use super::{Cli, Command, DataCommand, Format, UsageError, inspect};
@@ -41,9 +41,7 @@ pub fn dispatch(mut cli: Cli) -> Result<()> {
                 eprintln!("warning: {warning}");
             }
             let devices = usable_devices(device.as_deref().or(experiment.device.as_deref()))?;
-            if devices.contains(&ComputeDevice::Cpu) {
-                experiment.check_precision_on_cpu(&experiment.representative_trials())?;
-            }
+            check_precisions(&experiment, &experiment.representative_trials(), &devices)?;
             let options = RunOptions {
                 db: cli.db_for(&store),
                 data_dir: cli.data_dir_for(&data),
@@ -292,22 +290,24 @@ fn bench_config(
     precision: Option<String>,
 ) -> Result<spec::TrialConfig> {
     let mut config = chosen.config.clone();
-    let on_cpu = device == ComputeDevice::Cpu;
     match precision {
         Some(text) => {
             config.train.precision =
                 Precision::try_from(text).map_err(|e| UsageError(format!("--precision: {e}")))?;
-            if on_cpu && !config.train.precision.runs_on_cpu() {
-                return Err(UsageError(format!(
-                    "--precision {}: {}; bench it with --device cuda:N",
-                    config.train.precision.name(),
-                    spec::CPU_REASON
-                ))
-                .into());
+            if !config.train.precision.is_f32() {
+                let support = train::precision_support(device)
+                    .map_err(|e| UsageError(format!("device {device}: {e}")))?;
+                if !support.accepted.contains(&config.train.precision) {
+                    return Err(UsageError(format!(
+                        "--precision {}: {}; bench it with --device cuda:N",
+                        config.train.precision.name(),
+                        support.reason
+                    ))
+                    .into());
+                }
             }
         }
-        None if on_cpu => experiment.check_precision_on_cpu(std::slice::from_ref(chosen))?,
-        None => {}
+        None => check_precisions(experiment, std::slice::from_ref(chosen), &[device])?,
     }
     Ok(config)
 }

@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 use super::UsageError;
 use super::output::Rows;
 use crate::devices;
-use crate::spec::Precision;
-use crate::train::ComputeDevice;
+use crate::spec::{Experiment, Precision, Trial};
+use crate::train::{self, ComputeDevice};
 
 /// The devices to train on (`--device`, else the file's, else cpu), checked before anything
 /// is written: a GPU this build or this machine cannot use is the user's mistake, found now
@@ -20,18 +20,49 @@ pub fn usable_devices(text: Option<&str>) -> Result<Vec<ComputeDevice>> {
         .map(parse_device)
         .collect::<Result<_>>()?;
     for device in &devices {
-        if let ComputeDevice::Cuda(index) = *device {
-            if !devices::CUDA_BUILT {
+        let found = match *device {
+            ComputeDevice::Cpu => Ok(()),
+            ComputeDevice::Cuda(_) if !devices::CUDA_BUILT => {
                 return Err(UsageError(format!(
                     "device {device}: this build has no CUDA support; rebuild with `cargo build --release --features cuda`"
                 ))
                 .into());
             }
-            devices::check_cuda_device(index)
-                .map_err(|e| UsageError(format!("device {device}: {e}")))?;
-        }
+            ComputeDevice::Cuda(index) => devices::check_cuda_device(index).map(drop),
+            ComputeDevice::Wgpu(index) => devices::check_wgpu_device(index).map(drop),
+        };
+        found.map_err(|e| UsageError(format!("device {device}: {e}")))?;
     }
     Ok(devices)
+}
+
+/// Refuses a precision some trial asks for on a device that does not compute it, at the
+/// value in the file. Devices are asked only when some trial wants more than f32 (asking a
+/// wgpu adapter opens it).
+pub fn check_precisions(
+    experiment: &Experiment,
+    trials: &[Trial],
+    devices: &[ComputeDevice],
+) -> Result<()> {
+    if trials.iter().all(|t| t.config.train.precision.is_f32()) {
+        return Ok(());
+    }
+    let mut asked = Vec::new();
+    for device in devices {
+        if asked.contains(device) {
+            continue;
+        }
+        asked.push(*device);
+        let support = train::precision_support(*device)
+            .map_err(|e| UsageError(format!("device {device}: {e}")))?;
+        experiment.check_precision_on(
+            trials,
+            &device.to_string(),
+            &support.accepted,
+            &support.reason,
+        )?;
+    }
+    Ok(())
 }
 
 pub fn parse_device(text: &str) -> Result<ComputeDevice> {
@@ -39,20 +70,37 @@ pub fn parse_device(text: &str) -> Result<ComputeDevice> {
         .map_err(|e: String| UsageError(format!("--device: {e}")).into())
 }
 
-/// CPU first, then every CUDA GPU the driver reports (or why there are none).
-/// With the `train.precision` values each device accepts.
+/// CPU first, then every CUDA GPU the driver reports and every adapter wgpu lists (or why
+/// there are none), with the `train.precision` values each device accepts. `kind` tells a
+/// GPU from a software adapter such as llvmpipe.
 pub fn devices_table() -> Rows {
-    let mut rows = Rows::new(["device", "name", "memory_gib", "precisions", "status"]);
+    let mut rows = Rows::new([
+        "device",
+        "name",
+        "backend",
+        "kind",
+        "memory_gib",
+        "precisions",
+        "status",
+    ]);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     rows.rows.push(vec![
         json!("cpu"),
         json!(format!("{} ({threads} threads)", cpu_model())),
+        json!("flex"),
+        json!("cpu"),
         Value::Null,
         json!(Precision::list(
             Precision::ALL.into_iter().filter(|p| p.runs_on_cpu())
         )),
         json!("ok"),
     ]);
+    cuda_rows(&mut rows);
+    wgpu_rows(&mut rows);
+    rows
+}
+
+fn cuda_rows(rows: &mut Rows) {
     let gpu_precisions = if devices::CUDA_BUILT {
         json!(Precision::list(Precision::ALL))
     } else {
@@ -75,21 +123,65 @@ pub fn devices_table() -> Rows {
                 rows.rows.push(vec![
                     json!(format!("cuda:{}", gpu.index)),
                     json!(gpu.name),
+                    json!("cuda"),
+                    json!("gpu"),
                     gib(gpu.memory_bytes),
                     gpu_precisions.clone(),
                     json!(status),
                 ]);
             }
         }
-        Err(e) => rows.rows.push(vec![
-            json!("cuda"),
-            Value::Null,
-            Value::Null,
-            Value::Null,
-            json!(e.to_string()),
-        ]),
+        Err(e) => rows.rows.push(missing_row("cuda", "cuda", &e)),
     }
-    rows
+}
+
+/// One row per adapter; its precisions are asked of burn's wgpu backend, which opens it.
+fn wgpu_rows(rows: &mut Rows) {
+    let adapters = match devices::wgpu_adapters() {
+        Ok(adapters) if adapters.is_empty() => Err(devices::DeviceError::NoAdapter {
+            api: devices::WGPU_API,
+        }),
+        other => other,
+    };
+    let adapters = match adapters {
+        Ok(adapters) => adapters,
+        Err(e) => {
+            rows.rows.push(missing_row("wgpu", "wgpu", &e));
+            return;
+        }
+    };
+    for adapter in adapters {
+        let device = ComputeDevice::Wgpu(adapter.index);
+        let (precisions, status) = match train::precision_support(device) {
+            Ok(support) => (
+                json!(Precision::list(support.accepted)),
+                format!("ok ({})", adapter.driver),
+            ),
+            Err(e) => (Value::Null, format!("not usable: {e:#}")),
+        };
+        rows.rows.push(vec![
+            json!(device.to_string()),
+            json!(adapter.name),
+            json!(format!("wgpu ({})", adapter.api)),
+            json!(adapter.kind.to_string()),
+            Value::Null,
+            precisions,
+            json!(status),
+        ]);
+    }
+}
+
+/// The row that says why a kind of device has none here.
+fn missing_row(device: &str, backend: &str, why: &devices::DeviceError) -> Vec<Value> {
+    vec![
+        json!(device),
+        Value::Null,
+        json!(backend),
+        Value::Null,
+        Value::Null,
+        Value::Null,
+        json!(why.to_string()),
+    ]
 }
 
 fn cpu_model() -> String {

@@ -102,7 +102,7 @@ pub enum Command {
         /// Trials trained at once, at least 1 (CPU threads are split between them).
         #[arg(long, default_value_t = 1, value_parser = at_least_one)]
         jobs: usize,
-        /// `cpu`, or GPUs as `cuda:0,cuda:1` (slots are taken in turn); default: the file's
+        /// `cpu`, or GPUs as `cuda:0,cuda:1` or `wgpu:0` (slots are taken in turn); default: the file's
         /// `device`, else cpu.
         #[arg(long)]
         device: Option<String>,
@@ -136,7 +136,7 @@ pub enum Command {
     SlurmTask {
         /// The run's id in the store.
         run: i64,
-        /// `cpu` or `cuda:N`.
+        /// `cpu`, `cuda:N` or `wgpu:N`.
         #[arg(long, default_value = "cpu")]
         device: String,
         /// The shared runs folder: shards/, checkpoints.
@@ -150,7 +150,7 @@ pub enum Command {
     Trial {
         /// The run's id in the store.
         run: i64,
-        /// `cpu` or `cuda:N`.
+        /// `cpu`, `cuda:N` or `wgpu:N`.
         #[arg(long, default_value = "cpu")]
         device: String,
         /// Checkpoints and the trial log go to RUNS_DIR/<run id>/.
@@ -270,7 +270,8 @@ pub enum Command {
         #[command(flatten)]
         store: StoreArg,
     },
-    /// List the devices this build can train on (CPU; CUDA GPUs with a `cuda` build).
+    /// List the devices this build can train on (CPU; CUDA GPUs with a `cuda` build, graphics
+    /// adapters with a `wgpu` build).
     Devices {
         /// How to print the result.
         #[arg(long, value_enum, default_value_t = Format::Table)]

@@ -40,7 +40,7 @@ pub struct RunOptions {
     pub data_dir: PathBuf,
     /// Checkpoints go to `<runs_dir>/<run id>/epoch-NNNN/`, logs to `<runs_dir>/<run id>/trial.log`.
     pub runs_dir: PathBuf,
-    /// Device slots are taken from this list in turn (`cpu`, or `cuda:0,cuda:1`).
+    /// Device slots are taken from this list in turn (`cpu`, or `cuda:0,cuda:1`, `wgpu:0`).
     pub devices: Vec<ComputeDevice>,
     /// Trials at once.
     pub jobs: usize,

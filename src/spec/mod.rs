@@ -37,7 +37,7 @@ pub use template::{TEMPLATE, render_template};
 pub struct Experiment {
     pub name: String,
     pub description: String,
-    /// The file's `device` (`cpu`, `cuda:0,cuda:1`); `run --device` wins over it.
+    /// The file's `device` (`cpu`, `cuda:0,cuda:1`, `wgpu:0`); `run --device` wins over it.
     pub device: Option<String>,
     /// Where the file was read from (as given).
     pub path: PathBuf,

@@ -20,7 +20,7 @@ struct RawFile {
     name: String,
     #[serde(default)]
     description: String,
-    /// Where the sweep trains when `run` gets no `--device` (`cpu`, `cuda:0,cuda:1`).
+    /// Where the sweep trains when `run` gets no `--device` (`cpu`, `cuda:0,cuda:1`, `wgpu:0`).
     device: Option<String>,
     data: DataConfig,
     model: ModelConfig,
@@ -96,7 +96,7 @@ pub fn parse_experiment(text: &str, origin: &Path) -> Result<Experiment, SpecErr
 fn check_device(device: &str, rep: &mut Reporter) {
     if let Some(Err(e)) = device
         .split(',')
-        .map(str::parse::<crate::train::ComputeDevice>)
+        .map(str::parse::<crate::devices::ComputeDevice>)
         .find(Result::is_err)
     {
         rep.at_value("device", e);

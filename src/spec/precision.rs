@@ -7,19 +7,26 @@ use super::{Experiment, Precision, SpecError, Trial};
 
 const KEY: &str = "train.precision";
 
-/// Why a precision other than f32 is refused on the CPU: every refusal ends with it.
+/// Why a precision other than f32 is refused on the CPU: every refusal there ends with it.
 pub const CPU_REASON: &str = "the cpu computes in f32 only: burn's CPU backend has no bf16 \
      arithmetic and would only round through f32, more slowly";
 
 impl Experiment {
-    /// Refuses `bf16` in any of `trials` on the CPU, pointing at the value in the file that
-    /// asked for it (the `[train]` key, or the axis element).
-    pub fn check_precision_on_cpu(&self, trials: &[Trial]) -> Result<(), SpecError> {
+    /// Refuses any precision of `trials` outside `accepted`, the precisions `device` computes,
+    /// pointing at the value in the file that asked for it (the `[train]` key, or the axis
+    /// element); `reason` says why the device refuses.
+    pub fn check_precision_on(
+        &self,
+        trials: &[Trial],
+        device: &str,
+        accepted: &[Precision],
+        reason: &str,
+    ) -> Result<(), SpecError> {
         let mut rep = Reporter::new(&self.path, &self.source);
         let mut reported = Vec::new();
         for trial in trials
             .iter()
-            .filter(|t| !t.config.train.precision.runs_on_cpu())
+            .filter(|t| !accepted.contains(&t.config.train.precision))
         {
             let precision = trial.config.train.precision;
             let path = self
@@ -37,7 +44,7 @@ impl Experiment {
                 })
                 .unwrap_or_else(|| KEY.to_string());
             if !reported.contains(&path) {
-                rep.at_value(&path, cpu_message(precision));
+                rep.at_value(&path, refusal(precision, device, reason));
                 reported.push(path);
             }
         }
@@ -45,10 +52,9 @@ impl Experiment {
     }
 }
 
-fn cpu_message(precision: Precision) -> String {
+fn refusal(precision: Precision, device: &str, reason: &str) -> String {
     format!(
-        "\"{}\" needs a CUDA device, and this run trains on the cpu: {CPU_REASON}; use \"f32\" \
-         there, or --device cuda:N",
+        "\"{}\" cannot run on {device}: {reason}; use \"f32\" there, or --device cuda:N",
         precision.name()
     )
 }

@@ -9,6 +9,7 @@ use burn::tensor::backend::AutodiffBackend;
 use serde::Serialize;
 
 use super::ComputeDevice;
+use super::backends::BackendTask;
 use super::engine::Engine;
 use super::optim::AnyOptimizer;
 use crate::data::Batch;
@@ -45,27 +46,34 @@ pub fn bench(
     batch_size: usize,
     steps: usize,
 ) -> Result<BenchReport> {
-    match device {
-        ComputeDevice::Cpu => bench_on::<super::backends::CpuTrain>(
-            Default::default(),
-            true,
+    let task = BenchTask {
+        name: device,
+        config,
+        batch_size,
+        steps,
+    };
+    super::backends::on_device(device, task)
+}
+
+/// [`bench`] on one backend.
+struct BenchTask<'a> {
+    name: ComputeDevice,
+    config: &'a TrialConfig,
+    batch_size: usize,
+    steps: usize,
+}
+
+impl BackendTask for BenchTask<'_> {
+    type Output = BenchReport;
+    fn run<B: AutodiffBackend>(self, device: B::Device, cpu_backend: bool) -> Result<BenchReport> {
+        bench_on::<B>(
             device,
-            config,
-            batch_size,
-            steps,
-        ),
-        #[cfg(feature = "cuda")]
-        ComputeDevice::Cuda(i) => {
-            let d = super::backends::cuda_device(i)?;
-            bench_on::<burn::backend::Autodiff<burn::backend::Cuda>>(
-                d, false, device, config, batch_size, steps,
-            )
-        }
-        #[cfg(not(feature = "cuda"))]
-        ComputeDevice::Cuda(i) => {
-            super::backends::cuda_device(i)?;
-            unreachable!("cuda_device fails without the cuda feature")
-        }
+            cpu_backend,
+            self.name,
+            self.config,
+            self.batch_size,
+            self.steps,
+        )
     }
 }
 

@@ -1,8 +1,8 @@
 //! Training a trial: optimizers, schedules, the epoch loop, evaluation, checkpoints and the
 //! `bench` measurement. With `model`, the only place that names burn.
 
+mod backends;
 mod bench;
-mod device;
 mod engine;
 mod optim;
 pub mod schedule;
@@ -11,9 +11,15 @@ mod trainer;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
+use burn::tensor::backend::AutodiffBackend;
 
+use backends::BackendTask;
+
+/// Devices are named below the engine (`devices`), so that experiment files can be checked
+/// without it.
+pub use crate::devices::ComputeDevice;
+pub use backends::{PrecisionSupport, precision_support};
 pub use bench::{BenchReport, bench};
-pub use device::ComputeDevice;
 pub use engine::ENGINE_ENV;
 
 use crate::data::Splits;
@@ -110,56 +116,28 @@ pub fn checkpoint_path(checkpoint_dir: &Path, epoch: usize) -> PathBuf {
 
 /// Trains a trial to its end, a stop request or divergence, reporting to `observer`.
 pub fn train_trial(job: &TrialJob<'_>, observer: &mut dyn TrainObserver) -> Result<Outcome> {
-    match job.device {
-        ComputeDevice::Cpu => {
-            let engine = engine::Engine::choose(true, job.config);
-            trainer::train_on::<backends::CpuTrain>(Default::default(), engine, job, observer)
-        }
-        ComputeDevice::Cuda(index) => {
-            let device = backends::cuda_device(index)?;
-            backends::train_cuda(device, job, observer)
-        }
-    }
+    backends::on_device(job.device, TrainTask { job, observer })
 }
 
-/// The concrete backends; CUDA only with the `cuda` feature.
-mod backends {
-    use super::*;
-    pub type CpuTrain = burn::backend::Autodiff<burn::backend::Flex>;
+/// [`train_trial`] on one backend: the CPU executor where it can, burn's graph elsewhere.
+struct TrainTask<'j, 'o> {
+    job: &'j TrialJob<'j>,
+    observer: &'o mut dyn TrainObserver,
+}
 
-    /// The device after the driver has confirmed it exists: burn's CUDA runtime panics in a
-    /// background thread when there is no driver or no such GPU.
-    #[cfg(feature = "cuda")]
-    pub fn cuda_device(index: usize) -> Result<burn::backend::cuda::CudaDevice> {
-        crate::devices::check_cuda_device(index)?;
-        Ok(burn::backend::cuda::CudaDevice::new(index))
-    }
-
-    #[cfg(feature = "cuda")]
-    pub fn train_cuda(
-        device: burn::backend::cuda::CudaDevice,
-        job: &TrialJob<'_>,
-        observer: &mut dyn TrainObserver,
-    ) -> Result<Outcome> {
-        let engine = super::engine::Engine::Burn { cpu_backend: false };
-        super::trainer::train_on::<burn::backend::Autodiff<burn::backend::Cuda>>(
-            device, engine, job, observer,
-        )
-    }
-
-    #[cfg(not(feature = "cuda"))]
-    pub struct NoCuda;
-
-    #[cfg(not(feature = "cuda"))]
-    pub fn cuda_device(index: usize) -> Result<NoCuda> {
-        anyhow::bail!(
-            "device cuda:{index}: this build has no CUDA support; rebuild with `cargo build --release --features cuda`"
-        )
-    }
-
-    #[cfg(not(feature = "cuda"))]
-    pub fn train_cuda(_: NoCuda, _: &TrialJob<'_>, _: &mut dyn TrainObserver) -> Result<Outcome> {
-        unreachable!("cuda_device fails first without the cuda feature")
+impl BackendTask for TrainTask<'_, '_> {
+    type Output = Outcome;
+    fn run<B: AutodiffBackend>(self, device: B::Device, cpu_backend: bool) -> Result<Outcome> {
+        let precision = self.job.config.train.precision;
+        if !backends::computes_in::<B>(&device, precision) {
+            anyhow::bail!(
+                "device {}: train.precision \"{}\" is not computed there; use \"f32\"",
+                self.job.device,
+                precision.name()
+            );
+        }
+        let engine = engine::Engine::choose(cpu_backend, self.job.config);
+        trainer::train_on::<B>(device, engine, self.job, self.observer)
     }
 }
 

@@ -93,6 +93,8 @@ pub(super) struct Recorder {
     pub epochs: Vec<EpochMetrics>,
     pub stop_after_steps: Option<usize>,
     pub stop_checks: usize,
+    /// Ends training at the end of this epoch ([`Outcome::Halted`]).
+    pub halt_after_epoch: Option<usize>,
 }
 
 impl TrainObserver for Recorder {
@@ -107,6 +109,9 @@ impl TrainObserver for Recorder {
     fn stop_requested(&mut self) -> bool {
         self.stop_checks += 1;
         self.stop_after_steps.is_some_and(|n| self.stop_checks > n)
+    }
+    fn halt_after_epoch(&mut self, epoch: usize) -> Result<bool> {
+        Ok(self.halt_after_epoch == Some(epoch))
     }
 }
 
@@ -126,13 +131,27 @@ pub(super) fn job<'a>(
 }
 
 fn train(config: &TrialConfig, data: &Splits, observer: &mut Recorder) -> (Outcome, TempDir) {
+    train_on_device(ComputeDevice::Cpu, config, data, observer)
+}
+
+/// Trains from scratch on `device`, checkpointing into a fresh temp dir.
+pub(super) fn train_on_device(
+    device: ComputeDevice,
+    config: &TrialConfig,
+    data: &Splits,
+    observer: &mut Recorder,
+) -> (Outcome, TempDir) {
     let dir = TempDir::new().unwrap();
-    let outcome = train_trial(&job(config, data, dir.path(), None), observer).unwrap();
+    let job = TrialJob {
+        device,
+        ..job(config, data, dir.path(), None)
+    };
+    let outcome = train_trial(&job, observer).unwrap();
     (outcome, dir)
 }
 
 /// The learning tests' recipe: 4 epochs of 40 steps on 1,000 synthetic images.
-fn learnable(precision: Precision) -> (TrialConfig, Splits) {
+pub(super) fn learnable(precision: Precision) -> (TrialConfig, Splits) {
     let mut config = trial(4, 3e-3, 0.1);
     config.train.batch_size = 25;
     config.model.growth_rate = 8;

@@ -1,10 +1,12 @@
-//! What hardware this machine offers, found without the deep-learning engine: the CUDA driver
-//! library is opened by hand so that a machine without a GPU gets an error message instead of
-//! the panic burn's CUDA runtime raises in a background thread when it finds no driver.
+//! CUDA GPUs, found by opening the driver library by hand: a machine without a GPU gets an
+//! error message instead of the panic burn's CUDA runtime raises in a background thread when it
+//! finds no driver.
 
 use std::ffi::{CStr, c_char, c_int, c_uint};
 
 use libloading::{Library, Symbol};
+
+use super::DeviceError;
 
 /// One CUDA GPU as the driver reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,16 +22,6 @@ pub struct CudaInfo {
     /// e.g. 13000 for CUDA 13.0.
     pub driver_version: i32,
     pub gpus: Vec<CudaGpu>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DeviceError {
-    #[error("no CUDA driver found ({0})")]
-    NoDriver(String),
-    #[error("the CUDA driver failed: {call} returned error {code}")]
-    Driver { call: &'static str, code: i32 },
-    #[error("no such device cuda:{index}: this machine has {count} CUDA GPU(s)")]
-    NoSuchDevice { index: usize, count: usize },
 }
 
 type CuInit = unsafe extern "C" fn(c_uint) -> c_int;
@@ -104,9 +96,6 @@ pub fn check_cuda_device(index: usize) -> Result<CudaGpu, DeviceError> {
         .nth(index)
         .ok_or(DeviceError::NoSuchDevice { index, count })
 }
-
-/// Whether this binary was built with the CUDA backend.
-pub const CUDA_BUILT: bool = cfg!(feature = "cuda");
 
 #[cfg(test)]
 mod tests {

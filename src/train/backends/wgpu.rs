@@ -1,0 +1,65 @@
+//! burn's wgpu backend (Vulkan; Metal on macOS), in builds with the `wgpu` feature: the GPU
+//! recipe on any GPU, and on Mesa's software Vulkan driver where there is none.
+
+use anyhow::Result;
+
+use super::{BackendTask, PrecisionSupport};
+
+#[cfg(feature = "wgpu")]
+pub(crate) type WgpuTrain = burn::backend::Autodiff<burn::backend::Wgpu>;
+
+/// burn's name for adapter `wgpu:index`, once wgpu has listed it: burn's wgpu runtime panics
+/// on an adapter it cannot find.
+#[cfg(feature = "wgpu")]
+pub(crate) fn device(index: usize) -> Result<burn::backend::wgpu::WgpuDevice> {
+    use crate::devices::AdapterKind;
+    use burn::backend::wgpu::WgpuDevice;
+    let adapter = crate::devices::check_wgpu_device(index)?;
+    let k = adapter.index_of_kind;
+    Ok(match adapter.kind {
+        AdapterKind::Discrete => WgpuDevice::DiscreteGpu(k),
+        AdapterKind::Integrated => WgpuDevice::IntegratedGpu(k),
+        AdapterKind::Virtual => WgpuDevice::VirtualGpu(k),
+        AdapterKind::Cpu | AdapterKind::Other => WgpuDevice::Cpu,
+    })
+}
+
+#[cfg(feature = "wgpu")]
+pub(super) fn on_adapter<T: BackendTask>(index: usize, task: T) -> Result<T::Output> {
+    task.run::<WgpuTrain>(device(index)?, false)
+}
+
+/// Asks adapter `index` which precisions burn's wgpu backend computes on it.
+#[cfg(feature = "wgpu")]
+pub(super) fn precision_support(index: usize) -> Result<PrecisionSupport> {
+    use crate::spec::Precision;
+    let adapter = crate::devices::check_wgpu_device(index)?;
+    let device = device(index)?;
+    let accepted = Precision::ALL
+        .into_iter()
+        .filter(|p| super::computes_in::<burn::backend::Wgpu>(&device, *p))
+        .collect();
+    Ok(PrecisionSupport {
+        accepted,
+        reason: format!(
+            "burn's wgpu backend has no bf16 arithmetic on {} ({})",
+            adapter.name, adapter.api
+        ),
+    })
+}
+
+#[cfg(not(feature = "wgpu"))]
+pub(super) fn on_adapter<T: BackendTask>(index: usize, _task: T) -> Result<T::Output> {
+    anyhow::bail!(
+        "device wgpu:{index}: {}",
+        crate::devices::DeviceError::WgpuNotBuilt
+    )
+}
+
+#[cfg(not(feature = "wgpu"))]
+pub(super) fn precision_support(index: usize) -> Result<PrecisionSupport> {
+    anyhow::bail!(
+        "device wgpu:{index}: {}",
+        crate::devices::DeviceError::WgpuNotBuilt
+    )
+}
