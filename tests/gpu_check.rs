@@ -87,9 +87,27 @@ fn a_binary_built_without_cuda_on_a_gpu_machine_is_refused_with_the_rebuild_hint
     let gpu = r#"{"device":"cuda:0","memory_gib":140.0,"name":"NVIDIA H200","precisions":null,"status":"not usable: this build has no CUDA backend (cargo build --release --features cuda)"}"#;
     let binary = stand_in_binary(dir.path(), gpu);
     let reason = refused(&gpu_check(&binary, dir.path(), &out, &[]), &out);
-    assert_eq!(
-        reason,
-        "cuda:0 is not usable: this build has no CUDA backend (cargo build --release --features cuda)"
+    assert!(
+        reason.starts_with(
+            "cuda:0 is not usable: this build has no CUDA backend (cargo build --release --features cuda); no wgpu GPU: "
+        ),
+        "{reason}"
+    );
+}
+
+/// Mesa's llvmpipe is a wgpu adapter of kind `cpu`: not a GPU to measure.
+#[test]
+fn a_software_vulkan_adapter_alone_is_refused_as_no_gpu() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("out");
+    let llvmpipe = r#"{"device":"wgpu:0","name":"llvmpipe (LLVM 15.0.6, 256 bits)","backend":"wgpu (vulkan)","kind":"cpu","memory_gib":null,"precisions":"f32","status":"ok (llvmpipe Mesa 22.3.6)"}"#;
+    let binary = stand_in_binary(dir.path(), llvmpipe);
+    let reason = refused(&gpu_check(&binary, dir.path(), &out, &[]), &out);
+    assert!(
+        reason.ends_with(
+            "; no wgpu GPU: wgpu:0 is a software adapter (llvmpipe (LLVM 15.0.6, 256 bits))"
+        ),
+        "{reason}"
     );
 }
 
@@ -122,7 +140,8 @@ fn write_mnist(dir: &Path, train: u32, test: u32) {
     }
 }
 
-/// A binary whose `devices` adds the JSON line `gpu`, and that runs `cuda:0` on the CPU, with
+/// A binary whose `devices` adds the JSON line `gpu`, and that runs `cuda:0` and `wgpu:0` on
+/// the CPU, with
 /// benches cut to batch 2 and one step: the script's whole path, in seconds.
 fn stand_in_binary(dir: &Path, gpu: &str) -> PathBuf {
     let path = dir.join("densenet-lab");
@@ -136,7 +155,7 @@ if [[ $1 == devices ]]; then
 fi
 args=()
 for a in "$@"; do
-  case $a in cuda:0) a=cpu ;; 64) a=2 ;; 20) a=1 ;; esac
+  case $a in cuda:0|wgpu:0) a=cpu ;; 64) a=2 ;; 20) a=1 ;; esac
   args+=("$a")
 done
 exec "$real" "${{args[@]}}"
@@ -204,4 +223,38 @@ fn on_a_gpu_machine_every_measurement_becomes_a_json_line() {
     let accuracy = epoch["test_accuracy"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&accuracy), "{epoch}");
     assert!(epoch["wall_seconds"].as_f64().unwrap() > 0.0, "{epoch}");
+}
+
+/// A GPU reached through wgpu (an AMD card, say) with f32 only: measured, bf16 skipped.
+#[test]
+fn a_wgpu_gpu_is_measured_and_the_precisions_it_lacks_are_skipped() {
+    let dir = TempDir::new().unwrap();
+    let data = dir.path().join("data");
+    write_mnist(&data, 120, 40);
+    let out = dir.path().join("out");
+    let gpu = r#"{"device":"wgpu:0","name":"AMD Radeon stand-in","backend":"wgpu (vulkan)","kind":"discrete-gpu","memory_gib":null,"precisions":"f32","status":"ok (radv Mesa)"}"#;
+    let result = gpu_check(&stand_in_binary(dir.path(), gpu), &data, &out, &[]);
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(result.status.code(), Some(0), "{stderr}");
+    assert!(
+        !out.join("environment.jsonl").exists(),
+        "looked for CUDA without a CUDA device"
+    );
+    let bench = json_lines(&out.join("bench.jsonl"));
+    assert_eq!(bench.len(), 6, "{bench:?}");
+    for pair in bench.chunks(2) {
+        assert_eq!(pair[0]["precision"], "f32");
+        assert!(
+            pair[0]["train_images_per_sec"].as_f64().unwrap() > 0.0,
+            "{}",
+            pair[0]
+        );
+        assert_eq!(
+            (&pair[1]["precision"], &pair[1]["skipped"]),
+            (&Value::from("bf16"), &Value::from("wgpu:0 lists f32"))
+        );
+    }
+    let epoch = json_lines(&out.join("mnist-epoch.jsonl"));
+    assert_eq!(epoch.len(), 1, "{epoch:?}");
+    assert_eq!(epoch[0]["status"], "done", "{}", epoch[0]);
 }
