@@ -16,4 +16,4 @@ pub use torch_state::{NamedTensor, load_torch_state, torch_state};
 #[cfg(test)]
 mod init_tests;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -14,7 +14,8 @@ use crate::spec::{Dataset, ModelConfig, Precision, Stem, Transition};
 type B = Flex;
 type AD = Autodiff<Flex>;
 
-pub(super) fn config(
+/// A model config with the fields the tests vary (no dropout, default init).
+pub(crate) fn config(
     k: usize,
     blocks: &[usize],
     stem: Stem,

@@ -10,20 +10,29 @@ use burn::module::{AutodiffModule, Module, ModuleVisitor, Param};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Int, Tensor, TensorData};
+use std::sync::{Mutex, MutexGuard};
+
 use tempfile::TempDir;
 
 use super::CpuTrain;
 use super::wgpu::WgpuTrain;
 use crate::model::{DenseNet, ForwardContext};
 use crate::rng::SplitMix64;
-use crate::spec::{Dataset, ModelConfig, Precision, Stem, Transition};
+use crate::spec::{Dataset, ModelConfig, Precision, Stem, Transition, TrialConfig};
 use crate::train::tests::{Recorder, job, learnable, splits, train_on_device, trial};
-use crate::train::{ComputeDevice, EpochMetrics, Outcome, train_trial};
+use crate::train::{ComputeDevice, EpochMetrics, Outcome, TrialJob, train_trial};
 
-/// burn's device for `wgpu:0`, or `None` after the visible skip (or failure, if promised).
-fn adapter(test: &str) -> Option<WgpuDevice> {
+/// burn's device for `wgpu:0` and the lock that keeps these tests one at a time, or `None`
+/// after the visible skip (or failure, if promised). burn-cubecl's random generator is one
+/// per process, and training seeds it at every step: two tests training at once would draw
+/// each other's dropout masks (a trial has its process to itself).
+fn adapter(test: &str) -> Option<(WgpuDevice, MutexGuard<'static, ()>)> {
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let guard = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     match super::wgpu::device(0) {
-        Ok(device) => Some(device),
+        Ok(device) => Some((device, guard)),
         Err(e) => {
             crate::preconditions::missing(test, "wgpu", &format!("{e:#}"));
             None
@@ -31,6 +40,7 @@ fn adapter(test: &str) -> Option<WgpuDevice> {
     }
 }
 
+/// The model tests' config (no stem pool override, no dropout, default init).
 fn model(
     k: usize,
     blocks: &[usize],
@@ -38,18 +48,7 @@ fn model(
     bottleneck: bool,
     transition: Transition,
 ) -> ModelConfig {
-    ModelConfig {
-        growth_rate: k,
-        blocks: blocks.to_vec(),
-        bottleneck,
-        transition,
-        compression: 0.5,
-        stem,
-        stem_pool: None,
-        stem_channels: None,
-        dropout: 0.0,
-        init: Default::default(),
-    }
+    crate::model::tests::config(k, blocks, stem, None, bottleneck, transition)
 }
 
 /// Both stems (the 7x7/2 one with its max pool on 28x28, the 3x3 one on 32x32), bottleneck
@@ -168,7 +167,7 @@ fn relative_difference(reference: &[f32], other: &[f32]) -> f64 {
 
 #[test]
 fn the_gpu_recipe_on_wgpu_gives_the_cpu_backends_forward_loss_and_every_gradient() {
-    let Some(gpu) = adapter("the_gpu_recipe_on_wgpu_gives_the_cpu_backends_...") else {
+    let Some((gpu, _one)) = adapter("the_gpu_recipe_on_wgpu_gives_the_cpu_backends_...") else {
         return;
     };
     for (name, config, dataset) in variants() {
@@ -212,7 +211,7 @@ fn the_gpu_recipe_on_wgpu_gives_the_cpu_backends_forward_loss_and_every_gradient
 
 #[test]
 fn device_dropout_zeroes_a_fraction_p_and_scales_the_rest_with_masks_set_by_the_seed() {
-    let Some(gpu) = adapter("device_dropout_zeroes_a_fraction_p_...") else {
+    let Some((gpu, _one)) = adapter("device_dropout_zeroes_a_fraction_p_...") else {
         return;
     };
     let p = 0.2;
@@ -259,9 +258,9 @@ fn accuracies(epochs: &[EpochMetrics]) -> Vec<f64> {
 
 #[test]
 fn training_on_wgpu_learns_the_synthetic_task_to_over_95_percent() {
-    if adapter("training_on_wgpu_learns_the_synthetic_task_...").is_none() {
+    let Some(_one) = adapter("training_on_wgpu_learns_the_synthetic_task_...") else {
         return;
-    }
+    };
     let (config, data) = learnable(Precision::F32);
     assert!(config.model.dropout > 0.0, "the recipe trains with dropout");
     let mut rec = Recorder::default();
@@ -280,33 +279,30 @@ fn summary(epochs: &[EpochMetrics]) -> Vec<(usize, f64, f64, f64)> {
         .collect()
 }
 
-/// Epoch 1 on `first`, halted there, then epoch 2 resumed from its checkpoint on `second`.
+/// `config` trained for epoch 1 on `first`, halted there, then resumed from that epoch's
+/// checkpoint on `second`: the epochs each part logged.
 fn trained_across(
+    config: &TrialConfig,
     first: ComputeDevice,
     second: ComputeDevice,
 ) -> (Vec<EpochMetrics>, Vec<EpochMetrics>) {
-    let config = trial(2, 2e-3, 0.0);
     let data = splits(200, 100);
     let dir = TempDir::new().unwrap();
+    let on = |device, resume| TrialJob {
+        device,
+        ..job(config, &data, dir.path(), resume)
+    };
     let mut before = Recorder {
         halt_after_epoch: Some(1),
         ..Default::default()
     };
-    let start = crate::train::TrialJob {
-        device: first,
-        ..job(&config, &data, dir.path(), None)
-    };
     assert_eq!(
-        train_trial(&start, &mut before).unwrap(),
+        train_trial(&on(first, None), &mut before).unwrap(),
         Outcome::Halted { epoch: 1 }
     );
     let mut after = Recorder::default();
-    let resume = crate::train::TrialJob {
-        device: second,
-        ..job(&config, &data, dir.path(), Some(1))
-    };
     assert_eq!(
-        train_trial(&resume, &mut after).unwrap(),
+        train_trial(&on(second, Some(1)), &mut after).unwrap(),
         Outcome::Completed
     );
     (before.epochs, after.epochs)
@@ -314,13 +310,14 @@ fn trained_across(
 
 #[test]
 fn a_checkpoint_written_on_wgpu_resumes_on_the_cpu_and_the_other_way() {
-    if adapter("a_checkpoint_written_on_wgpu_resumes_on_the_cpu_...").is_none() {
+    let Some(_one) = adapter("a_checkpoint_written_on_wgpu_resumes_on_the_cpu_...") else {
         return;
-    }
+    };
     let (cpu, gpu) = (ComputeDevice::Cpu, ComputeDevice::Wgpu(0));
-    let (cpu_first, cpu_second) = trained_across(cpu, cpu);
+    let config = trial(2, 2e-3, 0.0);
+    let (cpu_first, cpu_second) = trained_across(&config, cpu, cpu);
     for (first, second) in [(gpu, cpu), (cpu, gpu)] {
-        let (before, after) = trained_across(first, second);
+        let (before, after) = trained_across(&config, first, second);
         assert_eq!(after.len(), 1);
         // The same network, data and steps: only rounding tells the devices apart.
         for (got, want) in summary(&before)
@@ -340,35 +337,15 @@ fn a_checkpoint_written_on_wgpu_resumes_on_the_cpu_and_the_other_way() {
 
 #[test]
 fn a_run_resumed_on_wgpu_logs_what_the_uninterrupted_wgpu_run_logs() {
-    if adapter("a_run_resumed_on_wgpu_logs_what_the_uninterrupted_...").is_none() {
+    let Some(_one) = adapter("a_run_resumed_on_wgpu_logs_what_the_uninterrupted_...") else {
         return;
-    }
+    };
     let gpu = ComputeDevice::Wgpu(0);
     // With dropout: the device's masks must come back at the same steps.
-    let mut config = trial(2, 2e-3, 0.2);
-    config.train.epochs = 2;
-    let data = splits(200, 100);
+    let config = trial(2, 2e-3, 0.2);
     let mut whole = Recorder::default();
-    let _dir = train_on_device(gpu, &config, &data, &mut whole);
-    let (before, after) = {
-        let dir = TempDir::new().unwrap();
-        let mut before = Recorder {
-            halt_after_epoch: Some(1),
-            ..Default::default()
-        };
-        let start = crate::train::TrialJob {
-            device: gpu,
-            ..job(&config, &data, dir.path(), None)
-        };
-        train_trial(&start, &mut before).unwrap();
-        let mut after = Recorder::default();
-        let resume = crate::train::TrialJob {
-            device: gpu,
-            ..job(&config, &data, dir.path(), Some(1))
-        };
-        train_trial(&resume, &mut after).unwrap();
-        (before.epochs, after.epochs)
-    };
+    let _dir = train_on_device(gpu, &config, &splits(200, 100), &mut whole);
+    let (before, after) = trained_across(&config, gpu, gpu);
     let resumed: Vec<_> = summary(&before)
         .into_iter()
         .chain(summary(&after))
@@ -378,7 +355,7 @@ fn a_run_resumed_on_wgpu_logs_what_the_uninterrupted_wgpu_run_logs() {
 
 #[test]
 fn bf16_is_refused_with_the_adapters_name_where_it_cannot_compute_it() {
-    let Some(gpu) = adapter("bf16_is_refused_with_the_adapters_name_...") else {
+    let Some((gpu, _one)) = adapter("bf16_is_refused_with_the_adapters_name_...") else {
         return;
     };
     if super::computes_in::<Wgpu>(&gpu, Precision::Bf16) {
@@ -398,7 +375,7 @@ fn bf16_is_refused_with_the_adapters_name_where_it_cannot_compute_it() {
     let (mut config, data) = (trial(1, 1e-3, 0.0), splits(50, 10));
     config.train.precision = Precision::Bf16;
     let dir = TempDir::new().unwrap();
-    let job = crate::train::TrialJob {
+    let job = TrialJob {
         device: ComputeDevice::Wgpu(0),
         ..job(&config, &data, dir.path(), None)
     };
@@ -411,7 +388,7 @@ fn bf16_is_refused_with_the_adapters_name_where_it_cannot_compute_it() {
 
 #[test]
 fn the_same_seed_builds_the_same_network_on_wgpu_and_on_the_cpu() {
-    let Some(gpu) = adapter("the_same_seed_builds_the_same_network_...") else {
+    let Some((gpu, _one)) = adapter("the_same_seed_builds_the_same_network_...") else {
         return;
     };
     let config = model(4, &[2, 2], Stem::Imagenet, true, Transition::Growth);
