@@ -246,7 +246,9 @@ fn a_warning_signal_requeues_the_task_and_its_run_ends_as_if_uninterrupted() {
     if !slurm_here("a_warning_signal_requeues_the_task") {
         return;
     }
-    let toml = experiment("slurm-usr1", "0.0", 3, 1000);
+    // Long enough that the signal, sent once epoch 1 is in the shard, lands mid-training: with
+    // 3 epochs a fast machine had finished before it arrived (so nothing was requeued).
+    let toml = experiment("slurm-usr1", "0.0", 20, 1000);
     let expected = local_curve(&toml);
     let lab = Lab::new(&toml);
     let out = run(
