@@ -68,7 +68,15 @@ impl Store {
 
     /// Opens (creating if needed) a store for reading and writing, migrating the schema.
     /// Foreign, corrupt or too-new files are rejected before anything is written to them.
+    ///
+    /// Tried again while SQLite says "database is locked" ([`retry_busy`]): two connections
+    /// switching a new file to WAL at once race for its exclusive lock, and SQLite fails one
+    /// of them at once instead of calling its busy handler (to avoid a deadlock).
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        retry_busy(|| Store::open_once(path))
+    }
+
+    fn open_once(path: &Path) -> Result<Store, StoreError> {
         let mut conn = Connection::open(path).map_err(|e| schema::classify_open_error(e, path))?;
         let ctx = || format!("{}: configuring connection", path.display());
         conn.busy_timeout(BUSY_TIMEOUT).ctx(ctx)?;

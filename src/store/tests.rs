@@ -102,6 +102,33 @@ fn reopen_is_idempotent_and_keeps_data() {
     assert_eq!(count(&path, "PRAGMA user_version"), super::SCHEMA_VERSION);
 }
 
+/// Two `run`s started at once on a new store both open it: switching a new file to WAL
+/// needs its exclusive lock, and SQLite answers one of two connections racing for it "database
+/// is locked" at once, without waiting (a CI run of tests/claims.rs met it).
+#[test]
+fn connections_racing_to_create_a_store_all_open_it() {
+    for round in 0..40 {
+        let dir = TempDir::new().unwrap();
+        let path = dir.path().join("lab.db");
+        let barrier = std::sync::Barrier::new(4);
+        std::thread::scope(|scope| {
+            let openers: Vec<_> = (0..4)
+                .map(|_| {
+                    scope.spawn(|| {
+                        barrier.wait();
+                        Store::open(&path).map(drop)
+                    })
+                })
+                .collect();
+            for opener in openers {
+                if let Err(e) = opener.join().unwrap() {
+                    panic!("round {round}: {e}");
+                }
+            }
+        });
+    }
+}
+
 #[test]
 fn non_sqlite_file_is_rejected_with_path_and_untouched() {
     let (_d, path) = temp_db();
