@@ -55,6 +55,12 @@ pub struct Cell {
 /// One cell per distinct combination of the `axes` values, in run order: with all the sweep's
 /// axes, one row per point (the runs of a point are its repeats); with fewer, the other axes
 /// are aggregated.
+/// Each cell's comparison with the best cell, over their best values per seed.
+fn versus_best(cells: &[Cell]) -> Vec<Versus> {
+    let values: Vec<_> = cells.iter().map(|c| c.best_values.clone()).collect();
+    against_best(&values)
+}
+
 pub fn by_point(points: &[RunPoint], axes: &[String]) -> Vec<Cell> {
     let mut cells: Vec<(Vec<Value>, Vec<&RunPoint>)> = Vec::new();
     for p in points {
@@ -130,12 +136,7 @@ pub fn long_table(points: &[RunPoint], axes: &[String]) -> (Vec<String>, Vec<Vec
         .map(String::from),
     );
     let cells = by_point(points, axes);
-    let versus = against_best(
-        &cells
-            .iter()
-            .map(|c| c.best_values.clone())
-            .collect::<Vec<_>>(),
-    );
+    let versus = versus_best(&cells);
     let p_value = |t: Option<crate::stats::ttest::TTest>| t.map_or(Value::Null, |t| json!(t.p));
     let rows = cells
         .into_iter()
@@ -164,12 +165,7 @@ pub fn readable_table(points: &[RunPoint], axes: &[String]) -> (Vec<String>, Vec
     let mut columns: Vec<String> = axes.to_vec();
     columns.extend(["runs", "best acc %", "95% CI", "vs best", "final acc %"].map(String::from));
     let cells = by_point(points, axes);
-    let versus = against_best(
-        &cells
-            .iter()
-            .map(|c| c.best_values.clone())
-            .collect::<Vec<_>>(),
-    );
+    let versus = versus_best(&cells);
     let rows = cells
         .into_iter()
         .zip(versus)
@@ -216,12 +212,7 @@ pub fn pivot_table(
 ) -> (Vec<String>, Vec<Vec<Value>>) {
     let axes = [row_axis.to_string(), col_axis.to_string()];
     let cells = by_point(points, &axes);
-    let versus = against_best(
-        &cells
-            .iter()
-            .map(|c| c.best_values.clone())
-            .collect::<Vec<_>>(),
-    );
+    let versus = versus_best(&cells);
     let mut row_values: Vec<Value> = Vec::new();
     let mut col_values: Vec<Value> = Vec::new();
     for c in &cells {

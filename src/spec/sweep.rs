@@ -98,6 +98,17 @@ enum StrategyName {
     Tpe,
 }
 
+impl StrategyName {
+    /// As the file spells it.
+    fn as_str(self) -> &'static str {
+        match self {
+            StrategyName::Grid => "grid",
+            StrategyName::Random => "random",
+            StrategyName::Tpe => "tpe",
+        }
+    }
+}
+
 /// Whether two dotted keys overlap (one is the other or contains it).
 pub(super) fn related(a: &str, b: &str) -> bool {
     let prefix = |short: &str, long: &str| {
@@ -370,11 +381,25 @@ fn check_objective(
     }
 }
 
+/// Whether `startup` is absent unless the strategy is tpe, the only one that uses it (reported).
+fn startup_fits(raw: &RawSweep, rep: &mut Reporter) -> bool {
+    let Some(startup) = raw.startup.filter(|_| raw.strategy != StrategyName::Tpe) else {
+        return true;
+    };
+    let name = raw.strategy.as_str();
+    rep.at_value(
+        "sweep.startup",
+        format!("expected no startup with strategy = \"{name}\" (only tpe uses it), found startup = {startup}"),
+    );
+    false
+}
+
 /// The strategy, `None` when its settings are contradictory (reported).
 fn check_strategy(raw: &RawSweep, rep: &mut Reporter) -> Option<Strategy> {
+    let startup_ok = startup_fits(raw, rep);
     match raw.strategy {
         StrategyName::Grid => {
-            let mut ok = true;
+            let mut ok = startup_ok;
             if let Some(samples) = raw.samples {
                 ok = false;
                 rep.at_value(
@@ -383,13 +408,6 @@ fn check_strategy(raw: &RawSweep, rep: &mut Reporter) -> Option<Strategy> {
                         "expected no samples with strategy = \"grid\" (it runs every point), \
                          found samples = {samples}"
                     ),
-                );
-            }
-            if let Some(startup) = raw.startup {
-                ok = false;
-                rep.at_value(
-                    "sweep.startup",
-                    format!("expected no startup with strategy = \"grid\" (only tpe uses it), found startup = {startup}"),
                 );
             }
             if let Some(seed) = raw.seed {
@@ -405,31 +423,14 @@ fn check_strategy(raw: &RawSweep, rep: &mut Reporter) -> Option<Strategy> {
             ok.then_some(Strategy::Grid)
         }
         StrategyName::Random | StrategyName::Tpe => {
-            let name = if raw.strategy == StrategyName::Tpe {
-                "tpe"
-            } else {
-                "random"
-            };
-            let mut ok = true;
-            if let Some(startup) = raw.startup
-                && raw.strategy == StrategyName::Random
-            {
-                ok = false;
-                rep.at_value(
-                    "sweep.startup",
-                    format!(
-                        "expected no startup with strategy = \"random\" (only tpe uses it), \
-                         found startup = {startup}"
-                    ),
-                );
-            }
+            let name = raw.strategy.as_str();
             match raw.samples {
                 None => rep.at_value(
                     "sweep.strategy",
                     format!("expected samples = N with strategy = \"{name}\", found no samples"),
                 ),
                 Some(0) => rep.at_value("sweep.samples", "expected an integer >= 1, found 0"),
-                Some(samples) if ok => {
+                Some(samples) if startup_ok => {
                     let seed = raw.seed.unwrap_or(0);
                     return Some(match raw.strategy {
                         StrategyName::Tpe => Strategy::Tpe {

@@ -216,6 +216,18 @@ fn startup_belongs_to_tpe_and_tpe_needs_samples() {
     assert_eq!(key, "sweep.startup");
     assert!(message.contains("only tpe uses it"), "{message}");
     let (key, message) = located(
+        &adaptive(
+            "[sweep]\nstrategy = \"grid\"\nstartup = 3\n[sweep.axes]\n\"model.dropout\" = [0.0, 0.1]",
+        ),
+        14,
+        "3",
+    );
+    assert_eq!(key, "sweep.startup");
+    assert!(
+        message.contains("with strategy = \"grid\" (only tpe uses it)"),
+        "{message}"
+    );
+    let (key, message) = located(
         &adaptive("[sweep]\nstrategy = \"tpe\"\n[sweep.axes]\n\"model.dropout\" = [0.0, 0.1]"),
         13,
         "\"tpe",

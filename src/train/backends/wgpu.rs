@@ -12,16 +12,21 @@ pub(crate) type WgpuTrain = burn::backend::Autodiff<burn::backend::Wgpu>;
 /// on an adapter it cannot find.
 #[cfg(feature = "wgpu")]
 pub(crate) fn device(index: usize) -> Result<burn::backend::wgpu::WgpuDevice> {
+    Ok(burn_device(&crate::devices::check_wgpu_device(index)?))
+}
+
+/// burn addresses adapters by kind and position among that kind.
+#[cfg(feature = "wgpu")]
+fn burn_device(adapter: &crate::devices::WgpuAdapter) -> burn::backend::wgpu::WgpuDevice {
     use crate::devices::AdapterKind;
     use burn::backend::wgpu::WgpuDevice;
-    let adapter = crate::devices::check_wgpu_device(index)?;
     let k = adapter.index_of_kind;
-    Ok(match adapter.kind {
+    match adapter.kind {
         AdapterKind::Discrete => WgpuDevice::DiscreteGpu(k),
         AdapterKind::Integrated => WgpuDevice::IntegratedGpu(k),
         AdapterKind::Virtual => WgpuDevice::VirtualGpu(k),
         AdapterKind::Cpu | AdapterKind::Other => WgpuDevice::Cpu,
-    })
+    }
 }
 
 #[cfg(feature = "wgpu")]
@@ -34,7 +39,7 @@ pub(super) fn on_adapter<T: BackendTask>(index: usize, task: T) -> Result<T::Out
 pub(super) fn precision_support(index: usize) -> Result<PrecisionSupport> {
     use crate::spec::Precision;
     let adapter = crate::devices::check_wgpu_device(index)?;
-    let device = device(index)?;
+    let device = burn_device(&adapter);
     let accepted = Precision::ALL
         .into_iter()
         .filter(|p| super::computes_in::<burn::backend::Wgpu>(&device, *p))
