@@ -41,10 +41,23 @@ impl Tmux {
 
     /// Waits until the screen contains `needle`; returns the screen.
     fn wait_for(&self, needle: &str) -> String {
+        self.wait_until(needle, |s| s.contains(needle))
+    }
+
+    /// Waits for a line that starts with `prefix` and holds no `$`: a command's output, not
+    /// the command line that typed it (`echo EXIT=$?`, which shows again, possibly wrapped,
+    /// once the dashboard leaves the alternate screen).
+    fn wait_for_line(&self, prefix: &str) -> String {
+        self.wait_until(prefix, |s| {
+            s.lines().any(|l| l.starts_with(prefix) && !l.contains('$'))
+        })
+    }
+
+    fn wait_until(&self, needle: &str, found: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             let s = self.screen();
-            if s.contains(needle) {
+            if found(&s) {
                 return s;
             }
             assert!(
@@ -238,7 +251,7 @@ fn dashboard_in_a_pty_moves_through_views_and_quits_cleanly() {
     tmux.wait_for("selected: 0");
 
     tmux.keys(&["q"]);
-    let s = tmux.wait_for("EXIT=");
+    let s = tmux.wait_for_line("EXIT=");
     assert!(s.contains("EXIT=0"), "exit status: {s}");
     assert!(
         !s.contains("1 Runs"),
