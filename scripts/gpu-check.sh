@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # GPU check for a machine that has a GPU but no Rust toolchain.
 #
-#   scripts/gpu-check.sh BINARY DATA_DIR OUT_DIR
+#   scripts/gpu-check.sh BINARY DATA_DIR OUT_DIR [PEER]
 #
 # BINARY   densenet-lab built with `--features cuda` (NVIDIA), `--features wgpu` (any GPU with
 #          Vulkan or Metal), or both
 # DATA_DIR a folder with mnist/ (and cifar10/), as ../shared/data
 # OUT_DIR  where the JSON lines go (created): devices.jsonl, bench.jsonl, mnist-epoch.jsonl
+# PEER     optional: the PyTorch peer torch_densenet.py; on cuda:0 it first runs
+#          scripts/gpu-vs-torch.sh (ours against PyTorch + cuDNN, A B A B: vs-torch.md and
+#          vs-torch*.jsonl), then the rest
 #
 # It measures every GPU this binary can use: cuda:0, and the first wgpu adapter that is a GPU
 # (software adapters such as llvmpipe are CPUs and skipped; GPU_CHECK_DEVICES=wgpu:0 names the
@@ -15,14 +18,14 @@
 # seed-mnist recipe), printing its test accuracy and time. When it can use no GPU (none, no
 # driver, a build without the backend, NVRTC or the CUDA headers missing) it says why in one
 # line, `gpu-check: cannot use the GPU: ...`, and exits with status 3 before measuring.
-# It needs only bash, awk and the binary (the JSON lines come from it).
+# It needs only bash, awk and the binary (the JSON lines come from it), and python3 with PEER.
 set -uo pipefail
 
-if [[ $# -ne 3 ]]; then
-  sed -n '2,19p' "$0"
+if [[ $# -lt 3 || $# -gt 4 ]]; then
+  sed -n '2,22p' "$0"
   exit 2
 fi
-bin=$(realpath "$1"); data=$(realpath "$2"); out=$3
+bin=$(realpath "$1"); data=$(realpath "$2"); out=$3; peer=${4:-}
 here=$(cd "$(dirname "$0")/.." && pwd)
 experiments=$here/experiments
 mkdir -p "$out"; out=$(realpath "$out")
@@ -117,6 +120,14 @@ if [[ " ${measured[*]} " == *" cuda:"* ]]; then
   fi
   [[ -z "$headers" ]] && cannot_use "no CUDA headers (cuda_runtime.h in \$CUDA_PATH/include or /usr/local/cuda/include); set CUDA_PATH"
   note "CUDA headers: $headers; NVRTC: $nvrtc"
+fi
+
+# The question a user asks first: how fast against PyTorch on this GPU.
+if [[ -n $peer && " ${measured[*]} " == *" cuda:0 "* ]]; then
+  note "side by side with PyTorch on cuda:0"
+  "$here/scripts/gpu-vs-torch.sh" "$bin" "$peer" "$out" cuda:0
+  status=$?
+  [[ $status -ne 0 ]] && note "gpu-vs-torch.sh failed with status $status"
 fi
 
 # A failed bench becomes a line with its exit status; its stderr is kept beside the lines. A

@@ -258,3 +258,171 @@ fn a_wgpu_gpu_is_measured_and_the_precisions_it_lacks_are_skipped() {
     assert_eq!(epoch.len(), 1, "{epoch:?}");
     assert_eq!(epoch[0]["status"], "done", "{}", epoch[0]);
 }
+
+/// A stand-in for the PyTorch peer: train and eval images/s from its flags (NCHW f32 1,000,
+/// channels-last twice that, bf16 three times), as `torch_densenet.py --device cuda` prints them.
+fn stand_in_peer(dir: &Path) -> PathBuf {
+    let path = dir.join("torch_densenet.py");
+    let text = r#"import json, sys
+args = sys.argv[1:]
+config = args[args.index("--config") + 1]
+batch = int(args[args.index("--batch") + 1])
+speed = 1000.0 * (2 if "--channels-last" in args else 1) * (3 if "--amp" in args else 1)
+print("a line that is not JSON")
+print(json.dumps(dict(config=config, batch=batch, fwd_flops_per_image=1e6,
+    train_images_per_s=speed, eval_images_per_s=4 * speed, peak_gpu_mem_mb=123.0,
+    device="cuda:0", amp="bf16" if "--amp" in args else "f32")))
+"#;
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn vs_torch_lines(out: &Path) -> Vec<Value> {
+    json_lines(&out.join("vs-torch.jsonl"))
+}
+
+/// `gpu-check.sh BINARY DATA OUT PEER` on a CUDA machine first runs ours and the peer
+/// alternately, round by round, and sums them up as medians and ratios to the better peer
+/// layout, with the fraction of the GPU's peak.
+#[test]
+fn with_the_peer_the_check_runs_ours_and_pytorch_alternately_and_tabulates_ratios() {
+    let dir = TempDir::new().unwrap();
+    let data = dir.path().join("data");
+    write_mnist(&data, 120, 40);
+    let out = dir.path().join("out");
+    let gpu = r#"{"device":"cuda:0","memory_gib":140.0,"name":"NVIDIA H200","precisions":"f32, bf16","status":"ok (driver 13.0)"}"#;
+    let cuda = dir.path().join("cuda");
+    std::fs::create_dir_all(cuda.join("include")).unwrap();
+    std::fs::create_dir_all(cuda.join("lib64")).unwrap();
+    std::fs::write(cuda.join("include/cuda_runtime.h"), "").unwrap();
+    std::fs::write(cuda.join("lib64/libnvrtc.so.13"), "").unwrap();
+    let peer = stand_in_peer(dir.path());
+    let result = Command::new("bash")
+        .arg(script())
+        .arg(stand_in_binary(dir.path(), gpu))
+        .args([&data, &out, &peer])
+        .env("RAYON_NUM_THREADS", "2")
+        .env("CUDA_PATH", &cuda)
+        .env("LD_LIBRARY_PATH", cuda.join("lib64"))
+        .env("PYTHON", "python3")
+        // The stand-in binary turns batch 64 into 2 and 20 steps into 1.
+        .env("GPU_VS_TORCH_BATCHES", "64")
+        .env("GPU_VS_TORCH_ROUNDS", "2")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(result.status.code(), Some(0), "{stderr}");
+
+    let lines = vs_torch_lines(&out);
+    // 3 models x 1 batch x 2 rounds x (ours f32, bf16; torch f32, f32-cl, bf16, bf16-cl).
+    assert_eq!(lines.len(), 36, "{lines:?}");
+    let order: Vec<(String, String)> = lines[..6]
+        .iter()
+        .map(|l| {
+            (
+                l["side"].as_str().unwrap().to_string(),
+                l["variant"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want = [
+        ("ours", "f32"),
+        ("torch", "f32"),
+        ("torch", "f32-cl"),
+        ("ours", "bf16"),
+        ("torch", "bf16"),
+        ("torch", "bf16-cl"),
+    ];
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    assert_eq!(order, want, "not alternating ours and the peer");
+    assert_eq!(lines[0]["model"], "seed-mnist");
+    assert_eq!(lines[35]["round"], 2);
+    // bf16 on what is really the CPU fails, and says so in a line.
+    assert_eq!(lines[3]["exit_status"], 2, "{}", lines[3]);
+
+    let summary = json_lines(&out.join("vs-torch-summary.jsonl"));
+    assert_eq!(summary.len(), 6, "{summary:?}");
+    let f32_mnist = &summary[0];
+    assert_eq!(
+        (&f32_mnist["model"], &f32_mnist["precision"]),
+        (&Value::from("seed-mnist"), &Value::from("f32"))
+    );
+    let ours: Vec<f64> = lines
+        .iter()
+        .filter(|l| l["side"] == "ours" && l["model"] == "seed-mnist" && l["variant"] == "f32")
+        .map(|l| l["train_images_per_sec"].as_f64().unwrap())
+        .collect();
+    assert_eq!(ours.len(), 2);
+    // The median of two is their mean; the better peer layout is channels-last (2,000).
+    let median = (ours[0] + ours[1]) / 2.0;
+    let ratio = f32_mnist["ratio_train"].as_f64().unwrap();
+    assert!((ratio - median / 2000.0).abs() < 1e-3, "{f32_mnist}");
+    assert_eq!(f32_mnist["torch_train"], 1000.0);
+    assert_eq!(f32_mnist["torch_train_channels_last"], 2000.0);
+    // 3 x 1 MFLOP per trained image at 2,000 images/s of an H200's 495 TFLOP/s (TF32).
+    let fraction = f32_mnist["torch_train_peak_fraction"].as_f64().unwrap();
+    assert!((fraction - 6e9 / 495e12).abs() < 1e-4, "{f32_mnist}");
+    assert!(f32_mnist["ours_first_step_ms_cold"].as_f64().unwrap() > 0.0);
+    assert!(f32_mnist["ours_first_step_ms_warm"].as_f64().unwrap() > 0.0);
+    assert_eq!(f32_mnist["torch_gpu_mib"], 123.0);
+    let bf16 = &summary[1];
+    assert_eq!(bf16["precision"], "bf16");
+    assert_eq!(
+        (&bf16["ours_train"], &bf16["ratio_train"]),
+        (&Value::Null, &Value::Null)
+    );
+    assert_eq!(bf16["torch_train_channels_last"], 6000.0);
+
+    let table = std::fs::read_to_string(out.join("vs-torch.md")).unwrap();
+    assert!(table.contains("GPU: NVIDIA H200"), "{table}");
+    for model in ["seed-mnist", "bake-off", "densenet-bc-100"] {
+        assert!(
+            table
+                .lines()
+                .any(|l| l.starts_with(&format!("| {model} | 64 | f32 |"))),
+            "{table}"
+        );
+    }
+    assert!(
+        table.contains("measurement(s) skipped or failed"),
+        "{table}"
+    );
+    // The rest of the check still ran after the side-by-side.
+    assert!(!json_lines(&out.join("bench.jsonl")).is_empty());
+}
+
+/// Past its time budget the side-by-side starts nothing more and says so in each line.
+#[test]
+fn the_side_by_side_starts_nothing_past_its_budget() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("out");
+    let gpu = r#"{"device":"cuda:0","memory_gib":140.0,"name":"NVIDIA H200","precisions":"f32","status":"ok (driver 13.0)"}"#;
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/gpu-vs-torch.sh");
+    let result = Command::new("bash")
+        .arg(script)
+        .arg(stand_in_binary(dir.path(), gpu))
+        .arg(stand_in_peer(dir.path()))
+        .arg(&out)
+        .env("PYTHON", "python3")
+        .env("GPU_VS_TORCH_MAX_S", "-1")
+        .env("GPU_VS_TORCH_ROUNDS", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(result.status.code(), Some(0), "{stderr}");
+    let lines = vs_torch_lines(&out);
+    // 3 models x 2 batches x 6 measurements, none started.
+    assert_eq!(lines.len(), 36);
+    for line in &lines {
+        assert!(line["skipped"].is_string(), "{line}");
+    }
+    assert!(lines.iter().any(|l| l["skipped"] == "cuda:0 lists f32"));
+    let table = std::fs::read_to_string(out.join("vs-torch.md")).unwrap();
+    assert!(
+        table.contains("36 measurement(s) skipped or failed"),
+        "{table}"
+    );
+}

@@ -6,7 +6,9 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde_json::json;
 
-use super::device_args::{check_precisions, devices_table, parse_device, usable_devices};
+use super::device_args::{
+    check_precisions, devices_table, parse_device, run_slots, usable_devices,
+};
 use super::output::write_rows;
 use super::workspace::{check, new, verify};
 use super::{Cli, Command, DataCommand, Format, UsageError, inspect};
@@ -29,6 +31,7 @@ pub fn dispatch(mut cli: Cli) -> Result<()> {
             file,
             jobs,
             device,
+            gpu,
             runs_dir,
             quiet,
             resume: _,
@@ -40,14 +43,21 @@ pub fn dispatch(mut cli: Cli) -> Result<()> {
             for warning in &experiment.warnings {
                 eprintln!("warning: {warning}");
             }
-            let devices = usable_devices(device.as_deref().or(experiment.device.as_deref()))?;
-            check_precisions(&experiment, &experiment.representative_trials(), &devices)?;
+            let trials = experiment.representative_trials();
+            let slots = run_slots(
+                device.as_deref().or(experiment.device.as_deref()),
+                jobs,
+                &trials,
+            )?;
+            check_precisions(&experiment, &trials, &slots)?;
+            let jobs = slots.len();
             let options = RunOptions {
                 db: cli.db_for(&store),
                 data_dir: cli.data_dir_for(&data),
                 runs_dir,
-                devices,
+                devices: slots,
                 jobs,
+                gpu: gpu.options(),
                 progress: if quiet {
                     ProgressMode::Quiet
                 } else {
@@ -112,6 +122,7 @@ pub fn dispatch(mut cli: Cli) -> Result<()> {
             run,
             device,
             runs_dir,
+            gpu,
             store,
             data,
             claimed_by_parent,
@@ -132,6 +143,7 @@ pub fn dispatch(mut cli: Cli) -> Result<()> {
                 data_dir: cli.data_dir_for(&data),
                 runs_dir,
                 device: parse_device(&device)?,
+                gpu: gpu.options(),
                 claimed_by_parent,
                 gate,
             };
@@ -177,8 +189,9 @@ pub fn dispatch(mut cli: Cli) -> Result<()> {
             run,
             device,
             runs_dir,
+            gpu,
             data,
-        } => super::slurm::task(run, device, runs_dir, cli.data_dir_for(&data)),
+        } => super::slurm::task(run, device, runs_dir, gpu, cli.data_dir_for(&data)),
         Command::Show { run, format, store } => {
             inspect::show(&cli.db_for(&store), run, format, &mut out)
         }
@@ -244,7 +257,20 @@ pub fn dispatch(mut cli: Cli) -> Result<()> {
             writeln!(out, "wrote {}", file.display())?;
             Ok(())
         }
-        Command::Devices { format } => write_rows(&mut out, &devices_table(), format),
+        Command::Devices { format, runs_dir } => {
+            let cache = train::tune_cache_for(&runs_dir);
+            write_rows(&mut out, &devices_table(&cache), format)?;
+            if format == Format::Table {
+                writeln!(
+                    out,
+                    "GPU autotune results: {} (shared by the trials of a `run --runs-dir {}`; ${} overrides)",
+                    cache.display(),
+                    runs_dir.display(),
+                    train::TUNE_CACHE_ENV
+                )?;
+            }
+            Ok(())
+        }
         Command::Data {
             command:
                 DataCommand::Verify {
@@ -260,6 +286,8 @@ pub fn dispatch(mut cli: Cli) -> Result<()> {
             trial,
             device,
             precision,
+            runs_dir,
+            gpu,
         } => {
             let experiment = spec::load_experiment(&file)?;
             let trials = experiment.trials();
@@ -272,7 +300,8 @@ pub fn dispatch(mut cli: Cli) -> Result<()> {
             })?;
             let device = usable_devices(device.as_deref().or(experiment.device.as_deref()))?[0];
             let config = bench_config(&experiment, chosen, device, precision)?;
-            let report = train::bench(&config, device, batch, steps)?;
+            train::use_tune_cache(&runs_dir);
+            let report = train::bench(&config, device, gpu.options(), batch, steps)?;
             let mut line = serde_json::to_value(&report)?;
             line["experiment"] = json!(experiment.name);
             line["trial"] = json!(trial);

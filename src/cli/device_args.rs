@@ -1,11 +1,14 @@
 //! `--device` and `devices`: which devices a command may train on, checked before anything is
 //! written, and the table of what this build and machine offer.
 
+use std::path::Path;
+
 use anyhow::Result;
 use serde_json::{Value, json};
 
 use super::UsageError;
 use super::output::Rows;
+use super::slots;
 use crate::devices;
 use crate::spec::{Experiment, Precision, Trial};
 use crate::train::{self, ComputeDevice};
@@ -19,7 +22,46 @@ pub fn usable_devices(text: Option<&str>) -> Result<Vec<ComputeDevice>> {
         .split(',')
         .map(parse_device)
         .collect::<Result<_>>()?;
-    for device in &devices {
+    check_usable(&devices)?;
+    Ok(devices)
+}
+
+/// `run`'s slots: `--device` (or the file's `device`, else cpu) with its `xN` slot counts and
+/// `--jobs`, every device checked as [`usable_devices`] does, and the sweep's largest trial
+/// checked against each CUDA GPU's memory times its slots.
+pub fn run_slots(
+    text: Option<&str>,
+    jobs: Option<usize>,
+    trials: &[Trial],
+) -> Result<Vec<ComputeDevice>> {
+    let entries = slots::parse_entries(text.unwrap_or("cpu"))
+        .map_err(|e| UsageError(format!("--device: {e}")))?;
+    let devices: Vec<ComputeDevice> = entries.iter().map(|e| e.device).collect();
+    check_usable(&devices)?;
+    let slots = slots::slots(&entries, jobs)?;
+    let largest_mib = trials
+        .iter()
+        .map(|t| {
+            let arch = crate::model::summarize(&t.config.model, t.config.data.dataset);
+            crate::estimate::estimate(&t.config, &arch).memory_mib
+        })
+        .fold(0.0, f64::max);
+    if slots.iter().any(|d| matches!(d, ComputeDevice::Cuda(_))) {
+        let gpus = devices::cuda_info()
+            .map(|info| info.gpus)
+            .unwrap_or_default();
+        slots::check_gpu_memory(&slots, largest_mib, |index| {
+            gpus.iter()
+                .find(|g| g.index == index)
+                .map(|g| (g.name.clone(), g.memory_bytes as f64 / (1u64 << 20) as f64))
+        })?;
+    }
+    Ok(slots)
+}
+
+/// Each device exists and this build can drive it.
+fn check_usable(devices: &[ComputeDevice]) -> Result<()> {
+    for device in devices {
         let found = match *device {
             ComputeDevice::Cpu => Ok(()),
             ComputeDevice::Cuda(_) if !devices::CUDA_BUILT => {
@@ -33,7 +75,7 @@ pub fn usable_devices(text: Option<&str>) -> Result<Vec<ComputeDevice>> {
         };
         found.map_err(|e| UsageError(format!("device {device}: {e}")))?;
     }
-    Ok(devices)
+    Ok(())
 }
 
 /// Refuses a precision some trial asks for on a device that does not compute it, at the
@@ -73,7 +115,8 @@ pub fn parse_device(text: &str) -> Result<ComputeDevice> {
 /// CPU first, then every CUDA GPU the driver reports and every adapter wgpu lists (or why
 /// there are none), with the `train.precision` values each device accepts. `kind` tells a
 /// GPU from a software adapter such as llvmpipe.
-pub fn devices_table() -> Rows {
+/// GPU rows name `tune_cache`, the folder their autotune results go to.
+pub fn devices_table(tune_cache: &Path) -> Rows {
     let mut rows = Rows::new([
         "device",
         "name",
@@ -82,7 +125,9 @@ pub fn devices_table() -> Rows {
         "memory_gib",
         "precisions",
         "status",
+        "tune_cache",
     ]);
+    let cache = json!(tune_cache.display().to_string());
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     rows.rows.push(vec![
         json!("cpu"),
@@ -94,13 +139,14 @@ pub fn devices_table() -> Rows {
             Precision::ALL.into_iter().filter(|p| p.runs_on_cpu())
         )),
         json!("ok"),
+        Value::Null,
     ]);
-    cuda_rows(&mut rows);
-    wgpu_rows(&mut rows);
+    cuda_rows(&mut rows, &cache);
+    wgpu_rows(&mut rows, &cache);
     rows
 }
 
-fn cuda_rows(rows: &mut Rows) {
+fn cuda_rows(rows: &mut Rows, cache: &Value) {
     let gpu_precisions = if devices::CUDA_BUILT {
         json!(Precision::list(Precision::ALL))
     } else {
@@ -128,6 +174,7 @@ fn cuda_rows(rows: &mut Rows) {
                     gib(gpu.memory_bytes),
                     gpu_precisions.clone(),
                     json!(status),
+                    cache.clone(),
                 ]);
             }
         }
@@ -136,7 +183,7 @@ fn cuda_rows(rows: &mut Rows) {
 }
 
 /// One row per adapter; its precisions are asked of burn's wgpu backend, which opens it.
-fn wgpu_rows(rows: &mut Rows) {
+fn wgpu_rows(rows: &mut Rows, cache: &Value) {
     let adapters = match devices::wgpu_adapters() {
         Ok(adapters) if adapters.is_empty() => Err(devices::DeviceError::NoAdapter {
             api: devices::WGPU_API,
@@ -167,6 +214,7 @@ fn wgpu_rows(rows: &mut Rows) {
             Value::Null,
             precisions,
             json!(status),
+            cache.clone(),
         ]);
     }
 }
@@ -181,6 +229,7 @@ fn missing_row(device: &str, backend: &str, why: &devices::DeviceError) -> Vec<V
         Value::Null,
         Value::Null,
         json!(why.to_string()),
+        Value::Null,
     ]
 }
 

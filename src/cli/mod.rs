@@ -7,6 +7,7 @@ mod importance;
 mod inspect;
 pub mod output;
 mod query;
+mod slots;
 mod slurm;
 mod workspace;
 
@@ -73,6 +74,27 @@ pub struct DataDirArg {
     pub data_dir: Option<PathBuf>,
 }
 
+/// `--gpu-fusion` of a command that may train on a GPU.
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct GpuArgs {
+    /// On a GPU, run burn's operation fusion: chains of element-wise ops (batch norm, ReLU,
+    /// dropout, the optimizer update) compiled into one kernel each; convolutions are the same
+    /// kernels either way, and results must not change. Off by default: burn 0.21 has open
+    /// wrong-result reports for fusion (tracel-ai/burn #5122, #5257) and it is not yet measured
+    /// faster here on a real GPU; the tests check on llvmpipe that fused and plain training
+    /// agree. Ignored on the CPU.
+    #[arg(long, env = "DENSENET_LAB_GPU_FUSION", help_heading = "GPU")]
+    pub gpu_fusion: bool,
+}
+
+impl GpuArgs {
+    pub fn options(self) -> crate::train::GpuOptions {
+        crate::train::GpuOptions {
+            fusion: self.gpu_fusion,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Write experiments/NAME.toml from a commented template.
@@ -99,13 +121,18 @@ pub enum Command {
     Run {
         /// The experiment file (TOML).
         file: PathBuf,
-        /// Trials trained at once, at least 1 (CPU threads are split between them).
-        #[arg(long, default_value_t = 1, value_parser = at_least_one)]
-        jobs: usize,
-        /// `cpu`, or GPUs as `cuda:0,cuda:1` or `wgpu:0` (slots are taken in turn); default: the file's
-        /// `device`, else cpu.
+        /// Trials trained at once, at least 1 (CPU threads are split between them) [default: 1,
+        /// or the slot counts of --device].
+        #[arg(long, value_parser = at_least_one)]
+        jobs: Option<usize>,
+        /// `cpu`, or GPUs as `cuda:0,cuda:1` or `wgpu:0` (--jobs slots, taken in turn); with slot
+        /// counts, `cuda:0x4,cuda:1x4` trains four trials at once on each GPU (refused when the
+        /// largest trial's estimated memory times the slots exceeds a GPU's). Default: the
+        /// file's `device`, else cpu.
         #[arg(long)]
         device: Option<String>,
+        #[command(flatten)]
+        gpu: GpuArgs,
         /// Resume the sweep (the default: kept for scripts that say it).
         #[arg(long)]
         resume: bool,
@@ -143,6 +170,8 @@ pub enum Command {
         #[arg(long, default_value = "runs")]
         runs_dir: PathBuf,
         #[command(flatten)]
+        gpu: GpuArgs,
+        #[command(flatten)]
         data: DataDirArg,
     },
     /// Train one run in this process (started by `run`; not for direct use).
@@ -156,6 +185,8 @@ pub enum Command {
         /// Checkpoints and the trial log go to RUNS_DIR/<run id>/.
         #[arg(long, default_value = "runs")]
         runs_dir: PathBuf,
+        #[command(flatten)]
+        gpu: GpuArgs,
         /// The parent `run` claimed the run for this process and hands the claim over.
         #[arg(long)]
         claimed_by_parent: bool,
@@ -276,6 +307,9 @@ pub enum Command {
         /// How to print the result.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+        /// The runs folder whose GPU autotune cache (RUNS_DIR/tune-cache/) the table names.
+        #[arg(long, default_value = "runs")]
+        runs_dir: PathBuf,
     },
     /// Datasets.
     Data {
@@ -304,6 +338,11 @@ pub enum Command {
         /// without editing the file.
         #[arg(long)]
         precision: Option<String>,
+        /// On a GPU, autotune results go to RUNS_DIR/tune-cache/ (as a `run` here would use them).
+        #[arg(long, default_value = "runs")]
+        runs_dir: PathBuf,
+        #[command(flatten)]
+        gpu: GpuArgs,
     },
 }
 

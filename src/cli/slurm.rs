@@ -138,12 +138,19 @@ pub fn merge(db: &Path, runs_dir: &Path, out: &mut dyn Write) -> Result<()> {
 }
 
 /// `densenet-lab slurm-task RUN`: exits with the trial's exit code.
-pub fn task(run: i64, device: String, runs_dir: PathBuf, data_dir: PathBuf) -> Result<()> {
+pub fn task(
+    run: i64,
+    device: String,
+    runs_dir: PathBuf,
+    gpu: super::GpuArgs,
+    data_dir: PathBuf,
+) -> Result<()> {
     let options = TaskOptions {
         run_id: run,
         runs_dir,
         data_dir,
         device,
+        gpu: gpu.options(),
         binary: std::env::current_exe().context("cannot find this program's path")?,
     };
     let code = slurm::run_task(&options)?;

@@ -31,7 +31,7 @@ use crate::data::{self, Splits};
 use crate::model;
 use crate::spec::{DataConfig, Experiment, Trial};
 use crate::store::{NewRun, RunStatus, Store};
-use crate::train::ComputeDevice;
+use crate::train::{ComputeDevice, GpuOptions};
 
 /// Where and how a sweep runs.
 #[derive(Debug, Clone)]
@@ -44,6 +44,8 @@ pub struct RunOptions {
     pub devices: Vec<ComputeDevice>,
     /// Trials at once.
     pub jobs: usize,
+    /// How the GPU backends run (passed to every trial).
+    pub gpu: GpuOptions,
     pub progress: ProgressMode,
     /// The binary started for each trial (this program).
     pub binary: PathBuf,

@@ -115,6 +115,7 @@ fn spawn(
             "--claimed-by-parent",
         ])
         .args(q.gate.args())
+        .args(options.gpu.fusion.then_some("--gpu-fusion"))
         .arg("--runs-dir")
         .arg(&options.runs_dir)
         .stdin(Stdio::null())

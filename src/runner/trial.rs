@@ -23,7 +23,7 @@ use super::trial_log;
 use crate::data;
 use crate::spec::TrialConfig;
 use crate::store::{Holder, RunStatus, Store, retry_busy};
-use crate::train::{self, ComputeDevice, Outcome, TrialJob};
+use crate::train::{self, ComputeDevice, GpuOptions, Outcome, TrialJob};
 
 /// How often a trial tells the store it is alive (and reads stop requests).
 pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(2);
@@ -38,6 +38,7 @@ pub struct TrialOptions {
     pub data_dir: PathBuf,
     pub runs_dir: PathBuf,
     pub device: ComputeDevice,
+    pub gpu: GpuOptions,
     /// The `run` that started this process claimed the run and hands the claim over; without
     /// this, the trial claims the run itself.
     pub claimed_by_parent: bool,
@@ -124,6 +125,8 @@ fn take_claim(store: &mut Store, run_id: i64, me: &Holder, options: &TrialOption
 /// stored with the run (status `failed`) and returned; a trial that lost its claim records
 /// nothing.
 pub fn run_trial(run_id: i64, options: &TrialOptions) -> Result<RunStatus> {
+    // Every trial of the sweep shares its runs folder's GPU autotune results.
+    train::use_tune_cache(&options.runs_dir);
     let mut store = Store::open(&options.db)?;
     let run = store.run(run_id)?.ok_or(TrialRefused::NoSuchRun(run_id))?;
     let config: TrialConfig = serde_json::from_str(&run.config_json)
@@ -162,6 +165,7 @@ pub fn run_trial(run_id: i64, options: &TrialOptions) -> Result<RunStatus> {
                 config: &config,
                 data: &splits,
                 device: options.device,
+                gpu: options.gpu,
                 checkpoint_dir: &dir,
                 resume_after_epoch: resume,
             };

@@ -1,6 +1,7 @@
 //! `densenet-lab bench`: training and evaluation throughput of one configuration, on
 //! synthetic images of the dataset's shape (throughput does not depend on pixel values).
 
+use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Result;
@@ -9,7 +10,7 @@ use burn::tensor::backend::AutodiffBackend;
 use serde::Serialize;
 
 use super::ComputeDevice;
-use super::backends::BackendTask;
+use super::backends::{BackendTask, GpuOptions};
 use super::engine::Engine;
 use super::optim::AnyOptimizer;
 use crate::data::Batch;
@@ -32,6 +33,14 @@ pub struct BenchReport {
     pub train_images_per_sec: f64,
     pub eval_images_per_sec: f64,
     pub train_step_ms_median: f64,
+    /// The first training step and the first evaluation batch: on a GPU they include compiling
+    /// the kernels and, with a cold tune cache, autotuning every convolution shape.
+    pub first_train_step_ms: f64,
+    pub first_eval_step_ms: f64,
+    /// Whether burn's operation fusion ran (`--gpu-fusion`; always false on the CPU).
+    pub gpu_fusion: bool,
+    /// Where GPU autotune results were read and written (None on the CPU).
+    pub tune_cache: Option<String>,
     /// Peak resident memory of this process (CPU) in MiB, from the kernel's high-water mark.
     pub peak_rss_mib: Option<f64>,
     /// Threads of the pool the CPU work runs on (`RAYON_NUM_THREADS`, else the cores).
@@ -43,21 +52,24 @@ const WARMUP_STEPS: usize = 3;
 pub fn bench(
     config: &TrialConfig,
     device: ComputeDevice,
+    gpu: GpuOptions,
     batch_size: usize,
     steps: usize,
 ) -> Result<BenchReport> {
     let task = BenchTask {
         name: device,
+        gpu,
         config,
         batch_size,
         steps,
     };
-    super::backends::on_device(device, task)
+    super::backends::on_device(device, gpu, task)
 }
 
 /// [`bench`] on one backend.
 struct BenchTask<'a> {
     name: ComputeDevice,
+    gpu: GpuOptions,
     config: &'a TrialConfig,
     batch_size: usize,
     steps: usize,
@@ -66,14 +78,23 @@ struct BenchTask<'a> {
 impl BackendTask for BenchTask<'_> {
     type Output = BenchReport;
     fn run<B: AutodiffBackend>(self, device: B::Device, cpu_backend: bool) -> Result<BenchReport> {
-        bench_on::<B>(
+        let mut report = bench_on::<B>(
             device,
             cpu_backend,
             self.name,
             self.config,
             self.batch_size,
             self.steps,
-        )
+        )?;
+        if !cpu_backend {
+            report.gpu_fusion = self.gpu.fusion;
+            report.tune_cache = Some(
+                super::use_tune_cache(Path::new("runs"))
+                    .display()
+                    .to_string(),
+            );
+        }
+        Ok(report)
     }
 }
 
@@ -122,6 +143,7 @@ fn bench_on<B: AutodiffBackend>(
     let mut engine = Engine::choose(cpu_backend, config);
     let lr = config.train.optimizer.lr();
     let mut train_times = Vec::new();
+    let mut first_train = 0.0;
     for step in 0..WARMUP_STEPS + steps {
         let start = Instant::now();
         // A fresh copy of the batch each step, as in training.
@@ -130,17 +152,26 @@ fn bench_on<B: AutodiffBackend>(
         model = optim.step(lr, model, result.grads);
         // Reading a value back waits for the device to finish the step.
         let _ = model.classifier.weight.val().into_data();
+        let seconds = start.elapsed().as_secs_f64();
+        if step == 0 {
+            first_train = seconds;
+        }
         if step >= WARMUP_STEPS {
-            train_times.push(start.elapsed().as_secs_f64());
+            train_times.push(seconds);
         }
     }
     let eval_model = model.valid();
     let mut eval_times = Vec::new();
+    let mut first_eval = 0.0;
     for step in 0..WARMUP_STEPS + steps {
         let start = Instant::now();
         let _ = engine.eval_batch(&eval_model, batch.clone(), &config.train, &device);
+        let seconds = start.elapsed().as_secs_f64();
+        if step == 0 {
+            first_eval = seconds;
+        }
         if step >= WARMUP_STEPS {
-            eval_times.push(start.elapsed().as_secs_f64());
+            eval_times.push(seconds);
         }
     }
     let train_step = median(train_times);
@@ -154,6 +185,10 @@ fn bench_on<B: AutodiffBackend>(
         train_images_per_sec: batch_size as f64 / train_step,
         eval_images_per_sec: batch_size as f64 / median(eval_times),
         train_step_ms_median: train_step * 1e3,
+        first_train_step_ms: first_train * 1e3,
+        first_eval_step_ms: first_eval * 1e3,
+        gpu_fusion: false,
+        tune_cache: None,
         peak_rss_mib: peak_rss_mib(),
         threads: rayon::current_num_threads(),
     })

@@ -18,7 +18,10 @@ use backends::BackendTask;
 /// Devices are named below the engine (`devices`), so that experiment files can be checked
 /// without it.
 pub use crate::devices::ComputeDevice;
-pub use backends::{PrecisionSupport, precision_support};
+pub use backends::{
+    GpuOptions, PrecisionSupport, TUNE_CACHE_DIR, TUNE_CACHE_ENV, precision_support,
+    tune_cache_for, use_tune_cache,
+};
 pub use bench::{BenchReport, bench};
 pub use engine::ENGINE_ENV;
 
@@ -103,6 +106,8 @@ pub struct TrialJob<'a> {
     pub config: &'a TrialConfig,
     pub data: &'a Splits,
     pub device: ComputeDevice,
+    /// How a GPU backend runs (fusion); ignored on the CPU.
+    pub gpu: GpuOptions,
     /// Checkpoints go to `<checkpoint_dir>/epoch-NNNN/` (see [`checkpoint_path`]).
     pub checkpoint_dir: &'a Path,
     /// Continue after this many finished epochs from their checkpoint (None: from scratch).
@@ -116,7 +121,7 @@ pub fn checkpoint_path(checkpoint_dir: &Path, epoch: usize) -> PathBuf {
 
 /// Trains a trial to its end, a stop request or divergence, reporting to `observer`.
 pub fn train_trial(job: &TrialJob<'_>, observer: &mut dyn TrainObserver) -> Result<Outcome> {
-    backends::on_device(job.device, TrainTask { job, observer })
+    backends::on_device(job.device, job.gpu, TrainTask { job, observer })
 }
 
 /// [`train_trial`] on one backend: the CPU executor where it can, burn's graph elsewhere.

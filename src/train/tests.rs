@@ -125,6 +125,7 @@ pub(super) fn job<'a>(
         config,
         data,
         device: ComputeDevice::Cpu,
+        gpu: Default::default(),
         checkpoint_dir: dir,
         resume_after_epoch: resume,
     }

@@ -131,6 +131,7 @@ pub fn submit_experiment(
         data_dir: &absolute(&options.data_dir)?,
         runs_dir: &runs_dir,
         device: &device,
+        gpu_fusion: options.gpu.fusion,
         output: &scripts.join(format!("{stem}-%A_%a.out")),
     });
     let script_path = scripts.join(format!("{stem}.sbatch"));

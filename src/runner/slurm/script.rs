@@ -20,6 +20,8 @@ pub struct ScriptSpec<'a> {
     pub data_dir: &'a Path,
     pub runs_dir: &'a Path,
     pub device: &'a str,
+    /// `--gpu-fusion` for every task.
+    pub gpu_fusion: bool,
     /// `%A_%a` is filled in by Slurm.
     pub output: &'a Path,
 }
@@ -82,12 +84,13 @@ pub fn render(s: &ScriptSpec<'_>) -> String {
          fi\n\
          # exec: the task is the batch step, so Slurm's warning signal reaches it.\n\
          exec {binary} --data-dir {data} slurm-task \"${{RUNS[$SLURM_ARRAY_TASK_ID]}}\" \\\n\
-         \x20 --runs-dir {runs_dir} --device {device}\n",
+         \x20 --runs-dir {runs_dir} --device {device}{fusion}\n",
         runs = runs.join(" "),
         binary = path(s.binary),
         data = path(s.data_dir),
         runs_dir = path(s.runs_dir),
         device = quote(s.device),
+        fusion = if s.gpu_fusion { " --gpu-fusion" } else { "" },
     ));
     text
 }

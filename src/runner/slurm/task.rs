@@ -18,6 +18,7 @@ use anyhow::{Context, Result, bail};
 use super::{queue, shard_path};
 use crate::runner::liveness;
 use crate::store::{RunStatus, Store, WhereRan};
+use crate::train::GpuOptions;
 
 /// How one task is started (the sbatch script's command line).
 #[derive(Debug, Clone)]
@@ -26,6 +27,7 @@ pub struct TaskOptions {
     pub runs_dir: PathBuf,
     pub data_dir: PathBuf,
     pub device: String,
+    pub gpu: GpuOptions,
     /// This program, started as the trial child.
     pub binary: PathBuf,
 }
@@ -129,6 +131,7 @@ pub fn run_task(options: &TaskOptions) -> Result<i32> {
             "--device",
             &options.device,
         ])
+        .args(options.gpu.fusion.then_some("--gpu-fusion"))
         .arg("--runs-dir")
         .arg(&options.runs_dir)
         .stdin(Stdio::null())

@@ -3,10 +3,18 @@
 
 use anyhow::Result;
 
-use super::{BackendTask, PrecisionSupport};
+use super::{BackendTask, GpuOptions, PrecisionSupport};
 
+/// burn's wgpu backend without fusion: every op its own kernel.
 #[cfg(feature = "wgpu")]
-pub(crate) type WgpuTrain = burn::backend::Autodiff<burn::backend::Wgpu>;
+pub(crate) type WgpuPlain = burn_cubecl::CubeBackend<cubecl::wgpu::WgpuRuntime, f32, i32, u32>;
+/// The same backend under burn's fusion.
+#[cfg(feature = "wgpu")]
+pub(crate) type WgpuFused = burn_fusion::Fusion<WgpuPlain>;
+#[cfg(feature = "wgpu")]
+pub(crate) type WgpuTrain = burn::backend::Autodiff<WgpuPlain>;
+#[cfg(feature = "wgpu")]
+pub(crate) type WgpuFusedTrain = burn::backend::Autodiff<WgpuFused>;
 
 /// burn's name for adapter `wgpu:index`, once wgpu has listed it: burn's wgpu runtime panics
 /// on an adapter it cannot find.
@@ -30,8 +38,18 @@ fn burn_device(adapter: &crate::devices::WgpuAdapter) -> burn::backend::wgpu::Wg
 }
 
 #[cfg(feature = "wgpu")]
-pub(super) fn on_adapter<T: BackendTask>(index: usize, task: T) -> Result<T::Output> {
-    task.run::<WgpuTrain>(device(index)?, false)
+pub(super) fn on_adapter<T: BackendTask>(
+    index: usize,
+    gpu: GpuOptions,
+    task: T,
+) -> Result<T::Output> {
+    let device = device(index)?;
+    super::tuning::configure_gpu_runtime();
+    if gpu.fusion {
+        task.run::<WgpuFusedTrain>(device, false)
+    } else {
+        task.run::<WgpuTrain>(device, false)
+    }
 }
 
 /// Asks adapter `index` which precisions burn's wgpu backend computes on it.
@@ -40,9 +58,10 @@ pub(super) fn precision_support(index: usize) -> Result<PrecisionSupport> {
     use crate::spec::Precision;
     let adapter = crate::devices::check_wgpu_device(index)?;
     let device = burn_device(&adapter);
+    super::tuning::configure_gpu_runtime();
     let accepted = Precision::ALL
         .into_iter()
-        .filter(|p| super::computes_in::<burn::backend::Wgpu>(&device, *p))
+        .filter(|p| super::computes_in::<WgpuPlain>(&device, *p))
         .collect();
     Ok(PrecisionSupport {
         accepted,
@@ -54,7 +73,11 @@ pub(super) fn precision_support(index: usize) -> Result<PrecisionSupport> {
 }
 
 #[cfg(not(feature = "wgpu"))]
-pub(super) fn on_adapter<T: BackendTask>(index: usize, _task: T) -> Result<T::Output> {
+pub(super) fn on_adapter<T: BackendTask>(
+    index: usize,
+    _gpu: GpuOptions,
+    _task: T,
+) -> Result<T::Output> {
     anyhow::bail!(
         "device wgpu:{index}: {}",
         crate::devices::DeviceError::WgpuNotBuilt

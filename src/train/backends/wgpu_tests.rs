@@ -4,8 +4,8 @@
 //! Without an adapter these tests skip visibly, or fail where `DENSENET_LAB_REQUIRE` says
 //! `wgpu`.
 
+use burn::backend::Flex;
 use burn::backend::wgpu::WgpuDevice;
-use burn::backend::{Flex, Wgpu};
 use burn::module::{AutodiffModule, Module, ModuleVisitor, Param};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::backend::{AutodiffBackend, Backend};
@@ -15,7 +15,7 @@ use std::sync::{Mutex, MutexGuard};
 use tempfile::TempDir;
 
 use super::CpuTrain;
-use super::wgpu::WgpuTrain;
+use super::wgpu::{WgpuPlain as Wgpu, WgpuTrain};
 use crate::model::{DenseNet, ForwardContext};
 use crate::rng::SplitMix64;
 use crate::spec::{Dataset, ModelConfig, Precision, Stem, Transition, TrialConfig};
@@ -26,11 +26,15 @@ use crate::train::{ComputeDevice, EpochMetrics, Outcome, TrialJob, train_trial};
 /// after the visible skip (or failure, if promised). burn-cubecl's random generator is one
 /// per process, and training seeds it at every step: two tests training at once would draw
 /// each other's dropout masks (a trial has its process to itself).
-fn adapter(test: &str) -> Option<(WgpuDevice, MutexGuard<'static, ()>)> {
+/// Autotune results go to a folder of the system's temporary directory, not the checkout's
+/// `target/` where cubecl would put them from a test's working directory.
+pub(super) fn adapter(test: &str) -> Option<(WgpuDevice, MutexGuard<'static, ()>)> {
     static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
     let guard = ONE_AT_A_TIME
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
+    super::use_tune_cache(&std::env::temp_dir().join("densenet-lab-tests"));
+    super::tuning::configure_gpu_runtime();
     match super::wgpu::device(0) {
         Ok(device) => Some((device, guard)),
         Err(e) => {
@@ -41,7 +45,7 @@ fn adapter(test: &str) -> Option<(WgpuDevice, MutexGuard<'static, ()>)> {
 }
 
 /// The model tests' config (no stem pool override, no dropout, default init).
-fn model(
+pub(super) fn model(
     k: usize,
     blocks: &[usize],
     stem: Stem,
@@ -79,7 +83,7 @@ fn variants() -> Vec<(&'static str, ModelConfig, Dataset)> {
 }
 
 /// Values uniform in [0, 1) from the test's own generator (the same on both backends).
-fn images<B: Backend>(shape: [usize; 4], seed: u64, device: &B::Device) -> Tensor<B, 4> {
+pub(super) fn images<B: Backend>(shape: [usize; 4], seed: u64, device: &B::Device) -> Tensor<B, 4> {
     let mut rng = SplitMix64::new(seed);
     let values: Vec<f32> = (0..shape.iter().product())
         .map(|_| rng.unit_f64() as f32)
@@ -87,14 +91,14 @@ fn images<B: Backend>(shape: [usize; 4], seed: u64, device: &B::Device) -> Tenso
     Tensor::from_data(TensorData::new(values, shape), device)
 }
 
-fn values<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
+pub(super) fn values<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
     t.into_data().to_vec::<f32>().unwrap()
 }
 
 /// Every parameter's gradient, in the module's order (empty where it has none).
-struct Gradients<'g, B: AutodiffBackend> {
-    grads: &'g B::Gradients,
-    found: Vec<Vec<f32>>,
+pub(super) struct Gradients<'g, B: AutodiffBackend> {
+    pub(super) grads: &'g B::Gradients,
+    pub(super) found: Vec<Vec<f32>>,
 }
 
 impl<B: AutodiffBackend> ModuleVisitor<B> for Gradients<'_, B> {
@@ -154,7 +158,7 @@ fn gpu_recipe_pass<B: AutodiffBackend>(
 }
 
 /// Largest absolute difference over the largest magnitude of `reference`.
-fn relative_difference(reference: &[f32], other: &[f32]) -> f64 {
+pub(super) fn relative_difference(reference: &[f32], other: &[f32]) -> f64 {
     assert_eq!(reference.len(), other.len());
     let scale = reference.iter().fold(0f32, |m, v| m.max(v.abs())) as f64;
     let diff = reference
