@@ -78,3 +78,95 @@ fn a_wgpu_device_in_a_build_without_wgpu_is_refused_with_the_rebuild_hint() {
     );
     assert!(!lab.db().exists(), "the store was created");
 }
+
+/// GPU rows name the folder autotune results go to, the runs folder's `tune-cache/` made
+/// absolute (the same folder for every trial of a sweep), unless DENSENET_LAB_TUNE_CACHE says.
+#[test]
+fn devices_names_the_gpu_autotune_cache_of_the_runs_folder() {
+    let lab = Lab::new(TINY);
+    let command = |args: &[&str]| {
+        let mut cmd = lab.command(args);
+        cmd.env_remove("DENSENET_LAB_TUNE_CACHE");
+        cmd
+    };
+    let out = command(&["devices", "--format", "jsonl"]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let rows: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows[0]["tune_cache"], Value::Null, "the cpu tunes nothing");
+    let want = lab.dir.path().join("runs").join("tune-cache");
+    let gpu_rows: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["device"].as_str().unwrap().contains(':'))
+        .collect();
+    for row in &gpu_rows {
+        assert_eq!(row["tune_cache"], want.to_str().unwrap(), "{row}");
+    }
+    let out = command(&["devices", "--runs-dir", "elsewhere"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("GPU autotune results: "))
+        .unwrap_or_else(|| panic!("{text}"));
+    let elsewhere = lab.dir.path().join("elsewhere").join("tune-cache");
+    assert!(line.contains(elsewhere.to_str().unwrap()), "{line}");
+    let out = command(&["devices"])
+        .env("DENSENET_LAB_TUNE_CACHE", "/srv/tune")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("GPU autotune results: /srv/tune "), "{text}");
+    assert!(
+        !lab.dir.path().join("runs").exists(),
+        "devices wrote a folder"
+    );
+}
+
+/// `--device cpux2` is two slots; `--jobs` must then agree, and every device needs a count
+/// once one has it. Refused before the store exists.
+#[test]
+fn slot_counts_that_disagree_with_jobs_or_each_other_are_refused_before_any_write() {
+    let lab = Lab::new(TINY);
+    for (args, message) in [
+        (
+            &["--device", "cpux2", "--jobs", "3"][..],
+            "error: --jobs 3 disagrees with --device, which gives 2 slot(s)",
+        ),
+        (
+            &["--device", "cpux2,cuda:0"][..],
+            "error: --device: give every device a slot count",
+        ),
+        (
+            &["--device", "cpux0"][..],
+            "error: --device: invalid device `cpux0`: expected DEVICExN",
+        ),
+    ] {
+        let mut all = vec!["run", "-q", "exp.toml"];
+        all.extend_from_slice(args);
+        let out = lab.command(&all).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.starts_with(message), "{args:?}: {stderr}");
+        assert!(!lab.db().exists(), "{args:?}: the store was created");
+    }
+}
+
+/// `--device cpux2` trains a two-trial sweep with two trials at once.
+#[test]
+fn a_device_with_two_slots_trains_the_sweep() {
+    let lab = Lab::new(&format!(
+        "{TINY}[sweep.axes]\n\"model.growth_rate\" = [4, 6]\n"
+    ));
+    let out = lab
+        .command(&["run", "-q", "exp.toml", "--device", "cpux2"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let done: i64 = lab.sql("SELECT count(*) FROM runs WHERE status = 'done' AND device = 'cpu'");
+    assert_eq!(done, 2);
+}

@@ -167,3 +167,63 @@ fn an_adapter_index_past_the_last_is_refused_with_the_count() {
         "{stderr}"
     );
 }
+
+/// A sweep on the adapter with `--gpu-fusion` trains (the fused backend), and autotune (in a
+/// build that has it) keeps what it measured in the workspace's `runs/tune-cache/`, never where
+/// cubecl would put it by itself (`~/.cache/cubecl` outside a Cargo project).
+#[test]
+fn a_fused_run_on_wgpu_trains_and_keeps_its_autotune_results_in_the_runs_folder() {
+    if adapter("a_fused_run_on_wgpu_trains_and_keeps_its_autotune_results_...").is_none() {
+        return;
+    }
+    let lab = Lab::new(SWEEP);
+    let home = lab.dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let out = lab
+        .command(&[
+            "run",
+            "-q",
+            "exp.toml",
+            "--device",
+            "wgpu:0",
+            "--gpu-fusion",
+        ])
+        .env("HOME", &home)
+        .env_remove("XDG_CACHE_HOME")
+        .env_remove("DENSENET_LAB_TUNE_CACHE")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let done: i64 = lab.sql("SELECT count(*) FROM runs WHERE status = 'done'");
+    assert_eq!(done, 2);
+    let accuracy: f64 = lab.sql("SELECT min(final_test_accuracy) FROM run_summary");
+    assert!(accuracy > 0.0, "test accuracy {accuracy}");
+    let cache = lab.dir.path().join("runs/tune-cache");
+    let mut logs = Vec::new();
+    let mut dirs = vec![cache.clone()];
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if std::fs::metadata(&path).unwrap().len() > 0 {
+                logs.push(path);
+            }
+        }
+    }
+    if densenet_lab::train::AUTOTUNE_BUILT {
+        assert!(!logs.is_empty(), "no autotune results under {cache:?}");
+    } else {
+        assert!(
+            logs.is_empty(),
+            "autotune results without autotune: {logs:?}"
+        );
+    }
+    assert!(
+        !home.join(".cache/cubecl").exists(),
+        "cubecl tuned into ~/.cache"
+    );
+}

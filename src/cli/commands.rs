@@ -261,9 +261,14 @@ pub fn dispatch(mut cli: Cli) -> Result<()> {
             let cache = train::tune_cache_for(&runs_dir);
             write_rows(&mut out, &devices_table(&cache), format)?;
             if format == Format::Table {
+                let tuned = if train::AUTOTUNE_BUILT {
+                    "autotune on"
+                } else {
+                    "autotune off in this build (a `cuda` build has it)"
+                };
                 writeln!(
                     out,
-                    "GPU autotune results: {} (shared by the trials of a `run --runs-dir {}`; ${} overrides)",
+                    "GPU autotune results: {} (shared by the trials of a `run --runs-dir {}`; ${} overrides; {tuned})",
                     cache.display(),
                     runs_dir.display(),
                     train::TUNE_CACHE_ENV

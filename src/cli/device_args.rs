@@ -36,9 +36,9 @@ pub fn run_slots(
 ) -> Result<Vec<ComputeDevice>> {
     let entries = slots::parse_entries(text.unwrap_or("cpu"))
         .map_err(|e| UsageError(format!("--device: {e}")))?;
+    let slots = slots::slots(&entries, jobs)?;
     let devices: Vec<ComputeDevice> = entries.iter().map(|e| e.device).collect();
     check_usable(&devices)?;
-    let slots = slots::slots(&entries, jobs)?;
     let largest_mib = trials
         .iter()
         .map(|t| {

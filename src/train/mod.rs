@@ -19,8 +19,8 @@ use backends::BackendTask;
 /// without it.
 pub use crate::devices::ComputeDevice;
 pub use backends::{
-    GpuOptions, PrecisionSupport, TUNE_CACHE_DIR, TUNE_CACHE_ENV, precision_support,
-    tune_cache_for, use_tune_cache,
+    AUTOTUNE_BUILT, GpuOptions, PrecisionSupport, TUNE_CACHE_DIR, TUNE_CACHE_ENV,
+    precision_support, tune_cache_for, use_tune_cache,
 };
 pub use bench::{BenchReport, bench};
 pub use engine::ENGINE_ENV;

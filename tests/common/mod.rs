@@ -40,6 +40,12 @@ impl Lab {
             .env("DENSENET_LAB_DB", self.db())
             .env("DENSENET_LAB_DATA", self.dir.path().join("no-data"))
             .env("RAYON_NUM_THREADS", "1")
+            // GPU autotune results shared by every test's trials (a wgpu build on llvmpipe
+            // tunes each shape once, not once per workspace).
+            .env(
+                "DENSENET_LAB_TUNE_CACHE",
+                std::env::temp_dir().join("densenet-lab-tests/tune-cache"),
+            )
             .env_remove(PANIC_ENV)
             .args(args);
         cmd

@@ -11,7 +11,7 @@ mod cuda;
 mod tuning;
 mod wgpu;
 
-pub use tuning::{TUNE_CACHE_DIR, TUNE_CACHE_ENV, tune_cache_for, use_tune_cache};
+pub use tuning::{AUTOTUNE_BUILT, TUNE_CACHE_DIR, TUNE_CACHE_ENV, tune_cache_for, use_tune_cache};
 
 use anyhow::Result;
 use burn::tensor::DType;

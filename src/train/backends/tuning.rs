@@ -10,6 +10,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+/// Whether burn's GPU kernels are autotuned in this build: with `cuda` (burn-cubecl is one
+/// crate, so a `cuda,wgpu` build autotunes wgpu too); a `wgpu`-only build runs burn's default
+/// kernels, as autotune's picks give wrong results on llvmpipe (README, "GPU").
+pub const AUTOTUNE_BUILT: bool = cfg!(feature = "cuda");
+
 /// Overrides the cache folder (an absolute path is best: trials and Slurm tasks inherit it).
 pub const TUNE_CACHE_ENV: &str = "DENSENET_LAB_TUNE_CACHE";
 
