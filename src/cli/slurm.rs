@@ -132,7 +132,16 @@ pub fn merge(db: &Path, runs_dir: &Path, out: &mut dyn Write) -> Result<()> {
         db.display()
     )?;
     if !report.refused.is_empty() {
-        anyhow::bail!("{} shard(s) refused", report.refused.len());
+        let names: Vec<String> = report
+            .refused
+            .iter()
+            .map(|(path, _)| path.display().to_string())
+            .collect();
+        anyhow::bail!(
+            "{} shard(s) refused: {}",
+            report.refused.len(),
+            names.join(", ")
+        );
     }
     Ok(())
 }
