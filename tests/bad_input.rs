@@ -810,3 +810,50 @@ fn compare_of_an_unknown_experiment_lists_the_known_ones() {
         &["no experiment named \"tiny2\" in the store (known: tiny)"],
     );
 }
+
+// ------------------------------------------------------------------ issue 22, item 10
+
+/// `merge` reads a store that `run` made, as `runs` and `show` do: a mistyped `--db` is
+/// refused with exit 2 and no empty store is created under the wrong name.
+#[test]
+fn merge_with_a_database_that_does_not_exist_is_refused_and_creates_nothing() {
+    let dir = TempDir::new().unwrap();
+    let typo = dir.path().join("typo.db");
+    bad_input(
+        lab(dir.path()).arg("merge").arg("--db").arg(&typo),
+        &[&format!("no results database at {}", typo.display())],
+    );
+    assert!(!typo.exists(), "merge created {}", typo.display());
+}
+
+/// An ASHA reduction larger than the sweep's trials would pause every trial at its first
+/// rung and prune them all: refused at the value, before anything is written.
+#[test]
+fn an_asha_reduction_beyond_the_sweeps_trials_is_refused_at_its_value() {
+    rejected_file(
+        "\"model.dropout\" = [0.0, 0.2]\n",
+        "\"model.dropout\" = [0.0, 0.2]\n[sweep.early_stop]\nrule = \"asha\"\n\
+         metric = \"train.loss\"\nreduction = 1000000000\n",
+        &[
+            "bad.toml:27:13:",
+            "sweep.early_stop.reduction",
+            "expected at most 2",
+            "found 1000000000",
+        ],
+    );
+}
+
+/// A tpe `startup` above `samples` draws every point at random: refused at the value.
+#[test]
+fn a_tpe_startup_above_its_samples_is_refused_at_its_value() {
+    rejected_file(
+        "strategy = \"grid\"\n",
+        "strategy = \"tpe\"\nsamples = 2\nstartup = 5\nmetric = \"train.loss\"\n",
+        &[
+            "bad.toml:23:11:",
+            "sweep.startup",
+            "expected at most samples (2)",
+            "found startup = 5",
+        ],
+    );
+}

@@ -110,6 +110,8 @@ pub fn run_sweep(
 
 /// `densenet-lab merge`.
 pub fn merge(db: &Path, runs_dir: &Path, out: &mut dyn Write) -> Result<()> {
+    // The shards' runs are registered by `run`: merging into a new, empty store refuses all.
+    super::inspect::existing(db)?;
     let mut store = crate::store::Store::open(db)?;
     let report = slurm::merge_shards(&mut store, runs_dir)?;
     for (run_id, status, changed) in &report.merged {

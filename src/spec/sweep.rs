@@ -340,7 +340,7 @@ pub(crate) fn check_sweep(raw: Option<RawSweep>, base: &TrialConfig, rep: &mut R
         early_stop,
     };
     // Trials can only be enumerated from a well-formed sweep.
-    if well_formed && check_size(&sweep, rep) {
+    if well_formed && check_size(&sweep, rep) && reduction_fits(&sweep, rep) {
         if sweep.is_enumerable() {
             check_trials(&sweep, &base_json, rep);
         } else if let Some(corners) = super::sampled::corners(&sweep) {
@@ -348,6 +348,32 @@ pub(crate) fn check_sweep(raw: Option<RawSweep>, base: &TrialConfig, rep: &mut R
         }
     }
     sweep
+}
+
+/// Whether ASHA's `reduction` is at most the sweep's trials (reported): a rung promotes its
+/// top `n / reduction`, which is none while fewer than `reduction` trials reach it, so a
+/// larger reduction would pause every trial at its first rung and prune them all.
+fn reduction_fits(sweep: &Sweep, rep: &mut Reporter) -> bool {
+    let Some(super::EarlyStop {
+        rule: super::StopRule::Asha { reduction, .. },
+        ..
+    }) = sweep.early_stop
+    else {
+        return true;
+    };
+    let trials = sweep.point_count().saturating_mul(sweep.repeats);
+    if reduction <= trials {
+        return true;
+    }
+    rep.at_value(
+        "sweep.early_stop.reduction",
+        format!(
+            "expected at most {trials} (the sweep's trials: a rung promotes its top \
+             1/reduction, none while fewer than reduction trials reach it, so every trial \
+             would be pruned at its first rung), found {reduction}"
+        ),
+    );
+    false
 }
 
 /// The sweep's objective: `early_stop.metric`, else `sweep.metric`, else (tpe needs one)
@@ -430,6 +456,20 @@ fn check_strategy(raw: &RawSweep, rep: &mut Reporter) -> Option<Strategy> {
                     format!("expected samples = N with strategy = \"{name}\", found no samples"),
                 ),
                 Some(0) => rep.at_value("sweep.samples", "expected an integer >= 1, found 0"),
+                Some(samples)
+                    if raw.strategy == StrategyName::Tpe
+                        && raw.startup.is_some_and(|s| s > samples) =>
+                {
+                    let startup = raw.startup.unwrap_or_default();
+                    rep.at_value(
+                        "sweep.startup",
+                        format!(
+                            "expected at most samples ({samples}): tpe draws its first startup \
+                             points at random, so with more than samples it never models \
+                             anything, found startup = {startup}"
+                        ),
+                    );
+                }
                 Some(samples) if startup_ok => {
                     let seed = raw.seed.unwrap_or(0);
                     return Some(match raw.strategy {
