@@ -857,3 +857,49 @@ fn a_tpe_startup_above_its_samples_is_refused_at_its_value() {
         ],
     );
 }
+
+// ------------------------------------------------------------------ issue 22, item 6
+
+/// A split that holds out no training image, or all of them, is refused by `check` (and so by
+/// `run`, before it registers anything) at the value, not when the trial loads its data.
+#[test]
+fn a_validation_split_that_holds_out_nothing_or_everything_is_refused_at_its_value() {
+    rejected_file(
+        "dataset = \"mnist-mini\"\n",
+        "dataset = \"mnist-mini\"\nvalidation_split = 0.99999\n",
+        &[
+            "bad.toml:6:20:",
+            "data.validation_split",
+            "of the 300 training images",
+            "found 0.99999, which holds out 300",
+        ],
+    );
+}
+
+/// A tpe draw of `{ uniform = [0.0, 0.0004] }` can land just above 0 and hold out none of
+/// mnist-mini's 2,000 training images, though both ends pass: `check` refuses the space at
+/// its low end instead of `run` registering a point it cannot train.
+#[test]
+fn a_drawn_validation_split_that_can_hold_out_nothing_is_refused_by_check() {
+    let dir = TempDir::new().unwrap();
+    let file = dir.path().join("bad.toml");
+    let text = TINY.replacen("train_samples = 300\n", "", 1).replacen(
+        "strategy = \"grid\"\n[sweep.axes]\n\"model.dropout\" = [0.0, 0.2]\n",
+        "strategy = \"tpe\"\nsamples = 2\nmetric = \"train.loss\"\n[sweep.axes]\n\
+         \"data.validation_split\" = { uniform = [0.0, 0.0004] }\n",
+        1,
+    );
+    std::fs::write(&file, text).unwrap();
+    for command in ["check", "run"] {
+        bad_input(
+            lab(dir.path()).arg(command).arg(&file),
+            &[
+                "bad.toml:24:40:",
+                "drawn just above the low end 0.0",
+                "of the 2000 training images",
+                "holds out 0",
+            ],
+        );
+    }
+    assert_nothing_written(dir.path());
+}
