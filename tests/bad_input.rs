@@ -903,3 +903,20 @@ fn a_drawn_validation_split_that_can_hold_out_nothing_is_refused_by_check() {
     }
     assert_nothing_written(dir.path());
 }
+
+// ------------------------------------------------------------------ issue 22, item 7
+
+/// A name too long for the file names it makes (the Slurm script and logs add a timestamp
+/// and job ids to it) is refused by `check`, not by the Slurm step after registering.
+#[test]
+fn an_experiment_name_too_long_for_a_file_name_is_refused_at_its_value() {
+    rejected_file(
+        "name = \"tiny\"",
+        &format!("name = \"{}\"", "a".repeat(201)),
+        &[
+            "bad.toml:1:8:",
+            "at most 200 characters",
+            "found one of 201",
+        ],
+    );
+}

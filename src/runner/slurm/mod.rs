@@ -66,6 +66,7 @@ pub fn submit_experiment(
     for arg in &slurm.sbatch_args {
         check_sbatch_arg(arg).map_err(anyhow::Error::msg)?;
     }
+    queue::check_client_tools()?;
     let trials = experiment.trials();
     let train_sizes = check_datasets(&trials, &options.data_dir)?;
     let runs_dir = absolute(&options.runs_dir)?;
