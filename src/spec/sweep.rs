@@ -548,6 +548,9 @@ fn check_axes(
         };
         let mut ok = true;
         let converted: Vec<Result<Value, String>> = elements.iter().map(to_json).collect();
+        // Each value's first index by its JSON text (serde_json's maps keep sorted keys, so
+        // equal values print alike): one lookup per value, not a scan of those before it.
+        let mut first_at: HashMap<String, usize> = HashMap::new();
         for (i, value) in converted.iter().enumerate() {
             let at = element_path(key, i);
             let value = match value {
@@ -558,9 +561,18 @@ fn check_axes(
                     continue;
                 }
             };
-            let earlier = converted[..i]
-                .iter()
-                .position(|v| matches!(v, Ok(prev) if prev == value));
+            // -0.0 equals 0.0 but prints apart.
+            let text = match value.as_f64() {
+                Some(f) if f == 0.0 && value.is_f64() => "0.0".to_string(),
+                _ => value.to_string(),
+            };
+            let earlier = match first_at.entry(text) {
+                std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(i);
+                    None
+                }
+            };
             if let Some(first) = earlier {
                 rep.at_value(
                     &at,
