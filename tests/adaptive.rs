@@ -325,3 +325,35 @@ fn a_tpe_sweep_run_again_counts_its_done_trials_as_already_done() {
         "{stdout}"
     );
 }
+
+/// A sampled sweep whose axis changed after it ran is refused, saying what changed and how
+/// to start a new experiment, instead of training nothing in silence; the store keeps the
+/// source its runs were drawn from.
+#[test]
+fn a_sampled_sweep_whose_search_space_changed_is_refused_with_what_changed() {
+    let sweep = |range: &str| {
+        format!(
+            "[sweep]\nstrategy = \"random\"\nsamples = 2\nseed = 1\nmetric = \"val.accuracy\"\n\
+             [sweep.axes]\n\"model.growth_rate\" = {{ int = {range} }}\n"
+        )
+    };
+    let lab = Lab::new(&experiment("space", 1, &sweep("[4, 6]")));
+    run(&lab, &[]);
+    std::fs::write(
+        lab.dir.path().join("exp.toml"),
+        experiment("space", 1, &sweep("[20, 24]")),
+    )
+    .unwrap();
+    let out = lab.command(&["run", "exp.toml", "-q"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("axis \"model.growth_rate\" was { int = [4, 6] }, now { int = [20, 24] }"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("give the file another `name`"), "{stderr}");
+    let runs: i64 = lab.sql("SELECT count(*) FROM runs");
+    assert_eq!(runs, 2);
+    let source: String = lab.sql("SELECT source FROM experiments WHERE name = 'space'");
+    assert!(source.contains("[4, 6]"), "{source}");
+}

@@ -87,6 +87,7 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
     let bad_input = err.chain().any(|e| {
         e.is::<UsageError>()
             || e.is::<crate::runner::TrialRefused>()
+            || e.is::<crate::runner::SpaceChanged>()
             || e.is::<crate::spec::SpecError>()
             || e.is::<crate::data::DataError>()
             || e.downcast_ref::<crate::store::StoreError>()

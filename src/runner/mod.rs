@@ -13,6 +13,7 @@ mod observer;
 mod progress;
 mod scheduler;
 pub mod slurm;
+mod space;
 pub mod trial;
 mod trial_log;
 
@@ -25,6 +26,7 @@ pub use gate::TrialGate;
 pub use observer::{StoreObserver, epoch_rows};
 pub use progress::ProgressMode;
 pub use scheduler::Interrupted;
+pub use space::SpaceChanged;
 pub use trial::{TrialOptions, run_trial};
 
 use crate::data::{self, Splits};
@@ -177,6 +179,7 @@ fn run_adaptive(experiment: &Experiment, options: &RunOptions) -> Result<SweepSu
         }
     }
     let mut store = Store::open(&options.db)?;
+    space::check_same_space(&store, experiment)?;
     store.register_sweep(
         &experiment.name,
         &experiment.description,
