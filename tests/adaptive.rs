@@ -257,3 +257,103 @@ fn check_lists_a_sampled_sweeps_axes_and_warns_of_tuning_on_the_test_set() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("this sweep is adaptive"));
 }
+
+/// Two processes on one ASHA sweep: while `run` trains the other trials, another process
+/// (a stand-in holding the claim) takes the first trial from its rung. `run` neither counts
+/// that trial as failed nor ends with it unfinished: it waits, takes it over when its holder
+/// dies, and exits 0 once every trial is settled; its pruned count is the store's.
+#[test]
+fn a_trial_another_process_took_from_its_rung_is_waited_for_and_taken_over() {
+    use densenet_lab::store::{ClaimOutcome, Store};
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
+    let lab = Lab::new(&experiment("asha-shared", 3, ASHA_3));
+    let log = lab.dir.path().join("run.stderr");
+    let child = lab
+        .command(&["run", "exp.toml"])
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    // No trial is promoted before all three reach the rung (the top 1/3 of fewer is none),
+    // so trial 1 waits paused while the other two train.
+    lab.wait_until(
+        "SELECT status = 'paused' FROM runs WHERE trial_index = 0",
+        "trial 1 paused at its rung",
+    );
+    let id: i64 = lab.sql("SELECT id FROM runs WHERE trial_index = 0");
+    let mut holder = Command::new("sleep").arg("120").spawn().unwrap();
+    let pid = holder.id();
+    let claimed = Store::open(&lab.db())
+        .unwrap()
+        .claim_run(id, "cpu", &densenet_lab::runner::liveness::holder(pid))
+        .unwrap();
+    assert_eq!(claimed, ClaimOutcome::Claimed);
+    common::wait_for_text(&log, &format!("waiting for run {id} (pid {pid}"));
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    let out = common::wait_within(child, Duration::from_secs(300), "run");
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let unsettled: i64 = lab.sql(
+        "SELECT count(*) FROM runs WHERE status NOT IN ('done', 'pruned', 'diverged', 'failed')",
+    );
+    assert_eq!(unsettled, 0, "{stdout}\n{stderr}");
+    let failed: i64 = lab.sql("SELECT count(*) FROM runs WHERE status = 'failed'");
+    assert_eq!(failed, 0);
+    assert!(stdout.contains(" 0 failed"), "{stdout}");
+    let pruned: i64 = lab.sql("SELECT count(*) FROM runs WHERE status = 'pruned'");
+    assert!(
+        stdout.contains(&format!("asha-shared: {pruned} pruned, 0 paused")),
+        "{stdout}"
+    );
+}
+
+/// A sampled sweep run again counts its done trials as already done (it registers points as
+/// it draws them, so the enumerated trials said 0).
+#[test]
+fn a_tpe_sweep_run_again_counts_its_done_trials_as_already_done() {
+    let sweep = "[sweep]\nstrategy = \"tpe\"\nsamples = 2\nseed = 3\nstartup = 2\n\
+                 [sweep.axes]\n\"model.dropout\" = { uniform = [0.0, 0.3] }\n";
+    let lab = Lab::new(&experiment("tpe-again", 1, sweep));
+    run(&lab, &[]);
+    let again = run(&lab, &[]);
+    let stdout = String::from_utf8_lossy(&again.stdout);
+    assert!(
+        stdout.contains("tpe-again: 0 trained, 2 already done"),
+        "{stdout}"
+    );
+}
+
+/// A sampled sweep whose axis changed after it ran is refused, saying what changed and how
+/// to start a new experiment, instead of training nothing in silence; the store keeps the
+/// source its runs were drawn from.
+#[test]
+fn a_sampled_sweep_whose_search_space_changed_is_refused_with_what_changed() {
+    let sweep = |range: &str| {
+        format!(
+            "[sweep]\nstrategy = \"random\"\nsamples = 2\nseed = 1\nmetric = \"val.accuracy\"\n\
+             [sweep.axes]\n\"model.growth_rate\" = {{ int = {range} }}\n"
+        )
+    };
+    let lab = Lab::new(&experiment("space", 1, &sweep("[4, 6]")));
+    run(&lab, &[]);
+    std::fs::write(
+        lab.dir.path().join("exp.toml"),
+        experiment("space", 1, &sweep("[20, 24]")),
+    )
+    .unwrap();
+    let out = lab.command(&["run", "exp.toml", "-q"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("axis \"model.growth_rate\" was { int = [4, 6] }, now { int = [20, 24] }"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("give the file another `name`"), "{stderr}");
+    let runs: i64 = lab.sql("SELECT count(*) FROM runs");
+    assert_eq!(runs, 2);
+    let source: String = lab.sql("SELECT source FROM experiments WHERE name = 'space'");
+    assert!(source.contains("[4, 6]"), "{source}");
+}

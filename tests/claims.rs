@@ -164,13 +164,15 @@ fn registered(lab: &Lab) -> densenet_lab::store::Store {
 fn a_trial_started_by_hand_leaves_a_run_held_by_a_live_process_alone() {
     let lab = Lab::new(&experiment(2, 1));
     let mut store = registered(&lab);
-    // This test process holds run 1, as a scheduler would.
-    let me = densenet_lab::runner::liveness::this_process();
-    store.claim_run(1, "cpu", &me).unwrap();
+    // A live process (a sleep this test started) holds run 1, as a scheduler would.
+    let mut holder = Command::new("sleep").arg("120").spawn().unwrap();
+    let pid = holder.id();
+    store
+        .claim_run(1, "cpu", &densenet_lab::runner::liveness::holder(pid))
+        .unwrap();
 
     let out = lab.command(&["trial", "1"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    let pid = std::process::id();
     assert!(
         text(&out.stderr).contains(&format!("being trained by pid {pid}")),
         "{}",
@@ -190,13 +192,27 @@ fn a_trial_started_by_hand_leaves_a_run_held_by_a_live_process_alone() {
     let rows: i64 = lab.sql("SELECT count(*) FROM metrics");
     assert_eq!(rows, 0);
 
-    // `run` leaves run 1 to this process and trains run 2.
-    let out = lab.command(&["run", "exp.toml"]).output().unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("1 run(s) were claimed by another live process"));
+    // `run` leaves run 1 to that process and trains run 2, then waits for run 1 rather than
+    // end with it unfinished; when its holder dies, `run` takes it over and trains it.
+    let log = lab.dir.path().join("run.stderr");
+    let child = lab
+        .command(&["run", "exp.toml"])
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    common::wait_for_text(&log, &format!("waiting for run 1 (pid {pid}"));
+    let status_of_2: String = lab.sql("SELECT status FROM runs WHERE id = 2");
+    assert_eq!(status_of_2, "done");
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    let out = common::wait_within(child, Duration::from_secs(120), "run");
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(trained(&out), 2, "{}", text(&out.stdout));
     let statuses: String =
         lab.sql("SELECT group_concat(status, ',') FROM (SELECT status FROM runs ORDER BY id)");
-    assert_eq!(statuses, "running,done");
+    assert_eq!(statuses, "done,done");
 }
 
 #[test]

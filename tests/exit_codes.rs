@@ -64,6 +64,54 @@ fn a_closed_output_pipe_ends_with_status_0_and_no_error() {
     }
 }
 
+/// Row 0 again, with the reader going away in the middle of a long output (`query ... | head
+/// -n 1`): every format ends with status 0 and nothing on stderr, csv included, whose writer
+/// wraps the io error in its own.
+#[test]
+fn a_pipe_closed_mid_output_ends_with_status_0_and_no_error() {
+    use std::io::Read;
+    let dir = TempDir::new().unwrap();
+    densenet_lab::store::Store::open(&dir.path().join("lab.db")).unwrap();
+    let sql = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c LIMIT 200000) \
+               SELECT x FROM c";
+    for format in ["table", "csv", "json", "jsonl"] {
+        let (mut reader, writer) = std::io::pipe().unwrap();
+        let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("densenet-lab"))
+            .current_dir(dir.path())
+            .env("DENSENET_LAB_DB", dir.path().join("lab.db"))
+            .args(["query", sql, "--format", format, "--timeout", "60"])
+            .stdout(Stdio::from(writer))
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The first bytes prove the output has begun; then the reader goes, as `head` does.
+        let mut first = [0u8; 16];
+        reader.read_exact(&mut first).unwrap();
+        drop(reader);
+        let out = wait_with_timeout(child, std::time::Duration::from_secs(60), format);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{format}: {stderr}");
+        assert_eq!(stderr, "", "{format}");
+    }
+}
+
+/// The child's output once it exits, killing it (and failing the test) after `limit`.
+fn wait_with_timeout(
+    mut child: std::process::Child,
+    limit: std::time::Duration,
+    what: &str,
+) -> std::process::Output {
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > limit {
+            child.kill().unwrap();
+            panic!("{what}: still running after {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
 /// Row 2: the same status for every kind of bad input, each with a message naming it.
 #[test]
 fn bad_input_of_every_kind_exits_2_with_a_message() {

@@ -349,3 +349,81 @@ fn a_truncated_shard_is_refused_by_name_and_nothing_else_is_lost() {
     run(&lab, &["merge"]);
     assert_eq!(statuses(&lab), ["done", "done"]);
 }
+
+/// Without Slurm's client commands (none on PATH, or `sbatch` without `squeue`, whose wait
+/// would ask again for ever), `--launcher slurm` fails before it writes anything: no store,
+/// no shards, no script. Needs no cluster.
+#[test]
+fn without_sbatch_or_squeue_the_launcher_fails_before_writing_anything() {
+    use std::os::unix::fs::PermissionsExt;
+    let toml = experiment("no-slurm", "0.0, 0.1", 1, 100);
+    for tools in [&[][..], &["sbatch"][..]] {
+        let lab = Lab::new(&toml);
+        let bin = lab.dir.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        for tool in tools {
+            // A stand-in that answers --version and --parsable alike with "1".
+            let path = bin.join(tool);
+            std::fs::write(&path, "#!/bin/sh\necho 1\n").unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let out = common::output_within(
+            lab.command(&["run", "exp.toml", "--launcher", "slurm"])
+                .env("PATH", &bin),
+            Duration::from_secs(60),
+        );
+        let missing = if tools.is_empty() { "sbatch" } else { "squeue" };
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("cannot run `{missing} --version`"))
+                && stderr.contains("nothing was written"),
+            "{stderr}"
+        );
+        assert!(!lab.db().exists(), "{missing}: the store was created");
+        assert!(
+            !lab.dir.path().join("runs").exists(),
+            "{missing}: shards or a script were written"
+        );
+    }
+}
+
+/// A `squeue` that forgets the array at once ("Invalid job id") leaves every run `queued`:
+/// `run` no longer calls them interrupted and exits 0, it names them as unsettled and exits 1.
+/// Stand-ins for sbatch and squeue; needs no cluster.
+#[test]
+fn a_squeue_that_forgot_the_job_leaves_runs_named_as_unfinished_and_exit_1() {
+    use std::os::unix::fs::PermissionsExt;
+    let lab = Lab::new(&experiment("forgot", "0.0, 0.1", 1, 100));
+    let bin = lab.dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let stub = |name: &str, body: &str| {
+        let path = bin.join(name);
+        std::fs::write(
+            &path,
+            format!("#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'slurm 23.02'; exit 0; fi\n{body}\n"),
+        )
+        .unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    stub("sbatch", "echo 77");
+    stub(
+        "squeue",
+        "echo 'slurm_load_jobs error: Invalid job id specified' >&2; exit 1",
+    );
+    let out = common::output_within(
+        lab.command(&["run", "exp.toml", "--launcher", "slurm"])
+            .env("PATH", &bin),
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.contains("0 interrupted"), "{}", text(&out));
+    assert!(
+        stderr.contains("the sweep is not finished: run 1 (queued), run 2 (queued)"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(statuses(&lab), ["queued", "queued"]);
+}

@@ -281,3 +281,38 @@ fn importance_refuses_an_unknown_metric_or_experiment_with_exit_2() {
         String::from_utf8_lossy(&out.get_output().stderr).contains("no experiment named \"nope\"")
     );
 }
+
+/// Before any trial is done, the default metric already follows the trials' configs: with a
+/// validation split it is `val.accuracy` (as the README says), not `test.accuracy`.
+#[test]
+fn importance_with_no_done_trial_names_val_accuracy_where_trials_hold_out_a_split() {
+    let dir = TempDir::new().unwrap();
+    let src = r#"
+name = "held-out"
+[data]
+dataset = "mnist-mini"
+train_samples = 100
+test_samples = 50
+validation_split = 0.2
+[model]
+growth_rate = 4
+blocks = [1, 1]
+[train]
+epochs = 1
+batch_size = 50
+optimizer = { kind = "adam", lr = 1e-3 }
+log_every = 1
+"#;
+    std::fs::write(dir.path().join("exp.toml"), src).unwrap();
+    // The test hook makes trial 0 panic: the sweep's one run ends failed, none done.
+    lab(dir.path(), &["run", "-q", "exp.toml"])
+        .env("DENSENET_LAB_DATA", dir.path().join("no-data"))
+        .env("RAYON_NUM_THREADS", "1")
+        .env("DENSENET_LAB_TEST_PANIC_TRIAL", "0")
+        .timeout(std::time::Duration::from_secs(300))
+        .assert()
+        .code(1);
+    let table = stdout(&mut lab(dir.path(), &["importance", "held-out"]));
+    assert!(table.contains("held-out, val.accuracy:"), "{table}");
+    assert!(!table.contains("test.accuracy"), "{table}");
+}

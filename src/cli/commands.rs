@@ -92,7 +92,7 @@ pub fn dispatch(mut cli: Cli) -> Result<()> {
             if s.skipped_elsewhere > 0 {
                 writeln!(
                     out,
-                    "{} run(s) were claimed by another live process and left to it",
+                    "{} run(s) were trained by another live process (this one waited for them)",
                     s.skipped_elsewhere
                 )?;
             }
@@ -109,10 +109,25 @@ pub fn dispatch(mut cli: Cli) -> Result<()> {
                     "next: `{bin}` opens the dashboard, `{bin} compare {name}` tabulates test accuracy, `{bin} export --experiment {name} --out {name}.png` charts it"
                 )?;
             }
+            let mut wrong = Vec::new();
             if s.failed > 0 {
+                wrong.push(format!("{} trial(s) failed", s.failed));
+            }
+            if !s.unsettled.is_empty() {
+                let runs: Vec<String> = s
+                    .unsettled
+                    .iter()
+                    .map(|(id, status)| format!("run {id} ({status})"))
+                    .collect();
+                wrong.push(format!(
+                    "the sweep is not finished: {} remain(s); run the same file again to finish it",
+                    runs.join(", ")
+                ));
+            }
+            if !wrong.is_empty() {
                 anyhow::bail!(
-                    "{} trial(s) failed; see `densenet-lab runs --experiment {}`",
-                    s.failed,
+                    "{}; see `densenet-lab runs --experiment {}`",
+                    wrong.join("; "),
                     experiment.name
                 );
             }

@@ -87,6 +87,7 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
     let bad_input = err.chain().any(|e| {
         e.is::<UsageError>()
             || e.is::<crate::runner::TrialRefused>()
+            || e.is::<crate::runner::SpaceChanged>()
             || e.is::<crate::spec::SpecError>()
             || e.is::<crate::data::DataError>()
             || e.downcast_ref::<crate::store::StoreError>()
@@ -97,7 +98,8 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
     if bad_input { 2 } else { 1 }
 }
 
-/// serde_json keeps the io::Error inside rather than as its source, so it is asked apart.
+/// serde_json and csv keep the io::Error inside rather than as its source, so each is asked
+/// apart.
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
     use std::io::ErrorKind::BrokenPipe;
     err.chain().any(|e| {
@@ -105,6 +107,9 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
             .is_some_and(|io| io.kind() == BrokenPipe)
             || e.downcast_ref::<serde_json::Error>()
                 .is_some_and(|json| json.io_error_kind() == Some(BrokenPipe))
+            || e.downcast_ref::<csv::Error>().is_some_and(
+                |c| matches!(c.kind(), csv::ErrorKind::Io(io) if io.kind() == BrokenPipe),
+            )
     })
 }
 
@@ -139,6 +144,9 @@ mod tests {
         let other: anyhow::Error =
             std::io::Error::from(std::io::ErrorKind::PermissionDenied).into();
         assert_eq!(exit_code(&other), 1);
+        let csv_pipe: anyhow::Error =
+            csv::Error::from(std::io::Error::from(std::io::ErrorKind::BrokenPipe)).into();
+        assert_eq!(exit_code(&csv_pipe), 0);
         let usage: anyhow::Error = UsageError("no run with id 9".into()).into();
         assert_eq!(exit_code(&usage), 2);
     }

@@ -39,12 +39,14 @@ pub fn importance(
         )
     };
     // Default: validation accuracy where the trials have a validation split (tuning on the
-    // test set leaks it into model selection), else test accuracy as `compare` shows.
+    // test set leaks it into model selection), else test accuracy as `compare` shows. The
+    // trials' configs say so before any of them is done.
     let metric = match metric {
         Some(text) => Metric::parse(text).map_err(UsageError)?,
-        None if series
-            .iter()
-            .any(|(_, m)| value(Metric::VAL_ACCURACY, m).is_some()) =>
+        None if runs.iter().any(has_validation_split)
+            || series
+                .iter()
+                .any(|(_, m)| value(Metric::VAL_ACCURACY, m).is_some()) =>
         {
             Metric::VAL_ACCURACY
         }
@@ -128,4 +130,12 @@ pub fn importance(
         )?;
     }
     Ok(())
+}
+
+/// Whether a run's resolved configuration holds out a validation split.
+fn has_validation_split(run: &crate::store::RunRow) -> bool {
+    serde_json::from_str::<serde_json::Value>(&run.config_json)
+        .ok()
+        .and_then(|c| c["data"]["validation_split"].as_f64())
+        .is_some_and(|split| split > 0.0)
 }

@@ -13,6 +13,13 @@ use crate::store::{MetricName, RunRow, Scope, Split, Store};
 
 /// The store for reading; a missing file is the user's mistake (exit code 2).
 pub fn open(db: &Path) -> Result<Store> {
+    existing(db)?;
+    Ok(Store::open_for_reading(db)?)
+}
+
+/// Refuses a database path where there is none (exit code 2): every command but `run`
+/// works on a store that `run` made, so a missing one is a typo, not a store to create.
+pub fn existing(db: &Path) -> Result<()> {
     if !db.exists() {
         return Err(UsageError(format!(
             "no results database at {} (run an experiment first, or pass --db)",
@@ -20,7 +27,7 @@ pub fn open(db: &Path) -> Result<Store> {
         ))
         .into());
     }
-    Ok(Store::open_for_reading(db)?)
+    Ok(())
 }
 
 fn opt<T: Into<Value>>(v: Option<T>) -> Value {

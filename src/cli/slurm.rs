@@ -110,6 +110,8 @@ pub fn run_sweep(
 
 /// `densenet-lab merge`.
 pub fn merge(db: &Path, runs_dir: &Path, out: &mut dyn Write) -> Result<()> {
+    // The shards' runs are registered by `run`: merging into a new, empty store refuses all.
+    super::inspect::existing(db)?;
     let mut store = crate::store::Store::open(db)?;
     let report = slurm::merge_shards(&mut store, runs_dir)?;
     for (run_id, status, changed) in &report.merged {
@@ -132,7 +134,16 @@ pub fn merge(db: &Path, runs_dir: &Path, out: &mut dyn Write) -> Result<()> {
         db.display()
     )?;
     if !report.refused.is_empty() {
-        anyhow::bail!("{} shard(s) refused", report.refused.len());
+        let names: Vec<String> = report
+            .refused
+            .iter()
+            .map(|(path, _)| path.display().to_string())
+            .collect();
+        anyhow::bail!(
+            "{} shard(s) refused: {}",
+            report.refused.len(),
+            names.join(", ")
+        );
     }
     Ok(())
 }

@@ -354,13 +354,9 @@ impl JobSource for AdaptiveSweep<'_> {
                 }
                 Next::Wait => return Ok(None),
                 Next::Finished => {
-                    if self.asha.is_some() {
-                        let pruned = store.prune_paused(&self.experiment.name)?;
-                        if pruned > 0 {
-                            display.message(&format!(
-                                "sweep over: {pruned} paused trial(s) never promoted are pruned"
-                            ));
-                        }
+                    // The count is the summary's, read from the store once the sweep ends.
+                    if self.asha.is_some() && store.prune_paused(&self.experiment.name)? > 0 {
+                        display.message("sweep over: the paused trials never promoted are pruned");
                     }
                     return Ok(None);
                 }
@@ -368,10 +364,24 @@ impl JobSource for AdaptiveSweep<'_> {
         }
     }
 
+    fn held_elsewhere(&mut self, q: Queued) {
+        // Not ours in flight: the store's `running` says where it stands from now on.
+        self.in_flight.remove(&q.run_id);
+    }
+
+    fn sweep_runs(&self, store: &Store) -> Result<Vec<i64>> {
+        Ok(self.runs(store)?.iter().map(|r| r.id).collect())
+    }
+
     fn ended(&mut self, store: &Store, run_id: i64, display: &Display) -> Result<()> {
         self.in_flight.remove(&run_id);
+        // Only an outcome of this attempt: a run another process claimed meanwhile (it is
+        // `running` again) is that process's, and taken over if it dies.
         let status = store.run(run_id)?.map(|r| r.status);
-        if !matches!(status, Some(RunStatus::Paused | RunStatus::Done)) {
+        if matches!(
+            status,
+            Some(RunStatus::Failed | RunStatus::Stopped | RunStatus::Interrupted)
+        ) {
             self.ended_here.insert(run_id);
         }
         display.message(&self.report(store)?.line());

@@ -13,6 +13,7 @@ mod observer;
 mod progress;
 mod scheduler;
 pub mod slurm;
+mod space;
 pub mod trial;
 mod trial_log;
 
@@ -25,6 +26,7 @@ pub use gate::TrialGate;
 pub use observer::{StoreObserver, epoch_rows};
 pub use progress::ProgressMode;
 pub use scheduler::Interrupted;
+pub use space::SpaceChanged;
 pub use trial::{TrialOptions, run_trial};
 
 use crate::data::{self, Splits};
@@ -32,6 +34,7 @@ use crate::model;
 use crate::spec::{DataConfig, Experiment, Trial};
 use crate::store::{NewRun, RunStatus, Store};
 use crate::train::{ComputeDevice, GpuOptions};
+use scheduler::JobSource;
 
 /// Where and how a sweep runs.
 #[derive(Debug, Clone)]
@@ -65,6 +68,9 @@ pub struct SweepSummary {
     pub pruned: usize,
     /// An adaptive sweep's rungs and budget (`rungs: ... | budget: ...`).
     pub adaptive: Option<String>,
+    /// Runs of the sweep neither finished nor held by anyone when `run` ended, with their
+    /// status: the sweep is not over (the CLI names them and exits 1).
+    pub unsettled: Vec<(i64, RunStatus)>,
 }
 
 /// The rows `register_sweep` needs for each trial.
@@ -109,7 +115,8 @@ fn check_datasets(trials: &[Trial], data_dir: &Path) -> Result<Vec<usize>> {
 }
 
 /// Counts the final status of each run this process claimed (once per run: an adaptive sweep
-/// may claim a run at each rung).
+/// may claim a run at each rung). Only `failed` is a failure: a run this process trained to a
+/// rung may be `running` now because another `run` promoted it, which is not a failure.
 fn tally(store: &Store, report: &scheduler::QueueReport, summary: &mut SweepSummary) -> Result<()> {
     let mut seen = std::collections::HashSet::new();
     for &id in report.claimed.iter().filter(|id| seen.insert(**id)) {
@@ -118,12 +125,47 @@ fn tally(store: &Store, report: &scheduler::QueueReport, summary: &mut SweepSumm
             Some(RunStatus::Diverged) => summary.diverged += 1,
             Some(RunStatus::Stopped) => summary.stopped += 1,
             Some(RunStatus::Interrupted) => summary.interrupted += 1,
-            Some(RunStatus::Paused) => summary.paused += 1,
-            Some(RunStatus::Pruned) => summary.pruned += 1,
-            _ => summary.failed += 1,
+            Some(RunStatus::Failed) => summary.failed += 1,
+            _ => {}
         }
     }
+    summary.skipped_elsewhere += report
+        .left_to_others
+        .iter()
+        .filter(|id| !seen.contains(id))
+        .count();
     Ok(())
+}
+
+/// The statuses of the sweep's runs in the store: the one source of the sweep-wide counts
+/// (already done, paused, pruned) and of the runs left unsettled.
+fn sweep_statuses(store: &Store, ids: &[i64]) -> Result<Vec<(i64, RunStatus)>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for &id in ids {
+        if let Some(r) = store.run(id)? {
+            out.push((id, r.status));
+        }
+    }
+    Ok(out)
+}
+
+/// The runs of a sweep that `run` leaves neither finished nor held: queued, running (a
+/// claim nobody reaped), paused or interrupted. `stopped` is a stop someone asked for.
+fn unsettled(statuses: &[(i64, RunStatus)]) -> Vec<(i64, RunStatus)> {
+    statuses
+        .iter()
+        .filter(|(_, s)| {
+            matches!(
+                s,
+                RunStatus::Queued | RunStatus::Running | RunStatus::Paused | RunStatus::Interrupted
+            )
+        })
+        .copied()
+        .collect()
+}
+
+fn count(statuses: &[(i64, RunStatus)], status: RunStatus) -> usize {
+    statuses.iter().filter(|(_, s)| *s == status).count()
 }
 
 /// Runs an adaptive sweep (see `adaptive`): trials registered as they are drawn, trained rung
@@ -139,7 +181,8 @@ fn run_adaptive(experiment: &Experiment, options: &RunOptions) -> Result<SweepSu
         }
     }
     let mut store = Store::open(&options.db)?;
-    let known = store.register_sweep(
+    space::check_same_space(&store, experiment)?;
+    store.register_sweep(
         &experiment.name,
         &experiment.description,
         &experiment.path.to_string_lossy(),
@@ -148,8 +191,12 @@ fn run_adaptive(experiment: &Experiment, options: &RunOptions) -> Result<SweepSu
     )?;
     reap_dead_runs(&store)?;
     let sweep = &experiment.sweep;
+    let mut source = adaptive::AdaptiveSweep::new(experiment, &options.data_dir, known_sizes);
+    // The sweep's runs as the source sees them (a sampled sweep registers its points as it
+    // draws them, so the enumerated trials say nothing of what is done).
+    let before = sweep_statuses(&store, &source.sweep_runs(&store)?)?;
     let mut summary = SweepSummary {
-        skipped_done: known.iter().filter(|r| r.status == RunStatus::Done).count(),
+        skipped_done: count(&before, RunStatus::Done),
         ..SweepSummary::default()
     };
     let display = progress::Display::new(
@@ -158,10 +205,13 @@ fn run_adaptive(experiment: &Experiment, options: &RunOptions) -> Result<SweepSu
         sweep.point_count() * sweep.repeats,
         summary.skipped_done,
     );
-    let mut source = adaptive::AdaptiveSweep::new(experiment, &options.data_dir, known_sizes);
     let report = scheduler::run_queue(&mut store, &mut source, options, &display)?;
     display.finish();
     tally(&store, &report, &mut summary)?;
+    let after = sweep_statuses(&store, &source.sweep_runs(&store)?)?;
+    summary.paused = count(&after, RunStatus::Paused);
+    summary.pruned = count(&after, RunStatus::Pruned);
+    summary.unsettled = unsettled(&after);
     summary.adaptive = Some(source.report(&store)?.line());
     if report.interrupted_by_user {
         return Err(scheduler::Interrupted.into());
@@ -184,7 +234,7 @@ pub fn run_experiment(experiment: &Experiment, options: &RunOptions) -> Result<S
         &experiment.source,
         &new_runs(&trials)?,
     )?;
-    let alive_elsewhere = reap_dead_runs(&store)?;
+    reap_dead_runs(&store)?;
     let mut summary = SweepSummary::default();
     let mut queue = std::collections::VecDeque::new();
     for ((run, trial), train_size) in runs.iter().zip(&trials).zip(train_sizes) {
@@ -193,9 +243,9 @@ pub fn run_experiment(experiment: &Experiment, options: &RunOptions) -> Result<S
         } else if run.status == RunStatus::Diverged {
             // The same config and seed would diverge again; the dashboard's re-run resets it.
             summary.diverged += 1;
-        } else if alive_elsewhere.contains(&run.id) {
-            summary.skipped_elsewhere += 1;
         } else {
+            // A run another live process holds is queued too: its claim fails, and the
+            // scheduler waits for it (and takes it over if that process dies).
             let steps =
                 train_size.div_ceil(trial.config.train.batch_size) * trial.config.train.epochs;
             queue.push_back(scheduler::Queued {
@@ -212,15 +262,16 @@ pub fn run_experiment(experiment: &Experiment, options: &RunOptions) -> Result<S
         trials.len(),
         summary.skipped_done,
     );
+    let ids: Vec<i64> = runs.iter().map(|r| r.id).collect();
     let report = scheduler::run_queue(
         &mut store,
-        &mut scheduler::FixedQueue(queue),
+        &mut scheduler::FixedQueue::new(queue, ids.clone()),
         options,
         &display,
     )?;
     display.finish();
-    summary.skipped_elsewhere += report.left_to_others;
     tally(&store, &report, &mut summary)?;
+    summary.unsettled = unsettled(&sweep_statuses(&store, &ids)?);
     if report.interrupted_by_user {
         return Err(scheduler::Interrupted.into());
     }

@@ -49,14 +49,60 @@ pub trait JobSource {
     fn ended(&mut self, _store: &Store, _run_id: i64, _display: &Display) -> Result<()> {
         Ok(())
     }
+    /// `q` was not claimed: another live process holds it. The source may offer it again
+    /// once that process lets it go without finishing it.
+    fn held_elsewhere(&mut self, q: Queued);
+    /// The ids of every run of the sweep: those the scheduler waits for before it ends.
+    fn sweep_runs(&self, store: &Store) -> Result<Vec<i64>>;
 }
 
-/// The runs of a sweep in order, each started once.
-pub struct FixedQueue(pub std::collections::VecDeque<Queued>);
+/// The runs of a sweep in order, each started once; a run another process holds is offered
+/// again if that process dies (its claim reaped as `interrupted`).
+pub struct FixedQueue {
+    queue: std::collections::VecDeque<Queued>,
+    elsewhere: Vec<Queued>,
+    all: Vec<i64>,
+}
+
+impl FixedQueue {
+    /// `queue`: the runs to train, in order; `all`: every run of the sweep.
+    pub fn new(queue: std::collections::VecDeque<Queued>, all: Vec<i64>) -> Self {
+        FixedQueue {
+            queue,
+            elsewhere: Vec::new(),
+            all,
+        }
+    }
+}
 
 impl JobSource for FixedQueue {
-    fn next(&mut self, _store: &mut Store, _display: &Display) -> Result<Option<Queued>> {
-        Ok(self.0.pop_front())
+    fn next(&mut self, store: &mut Store, _display: &Display) -> Result<Option<Queued>> {
+        if let Some(q) = self.queue.pop_front() {
+            return Ok(Some(q));
+        }
+        // A run left to a process that has died since (reaped: `interrupted`) is ours now;
+        // one it finished is its outcome, and one still held stays where it is.
+        let mut i = 0;
+        while i < self.elsewhere.len() {
+            match store.run(self.elsewhere[i].run_id)?.map(|r| r.status) {
+                Some(RunStatus::Running) => i += 1,
+                Some(RunStatus::Interrupted | RunStatus::Queued) => {
+                    return Ok(Some(self.elsewhere.swap_remove(i)));
+                }
+                _ => {
+                    self.elsewhere.swap_remove(i);
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    fn held_elsewhere(&mut self, q: Queued) {
+        self.elsewhere.push(q);
+    }
+
+    fn sweep_runs(&self, _store: &Store) -> Result<Vec<i64>> {
+        Ok(self.all.clone())
     }
 }
 
@@ -75,11 +121,41 @@ pub struct QueueReport {
     pub interrupted_by_user: bool,
     /// The runs this process claimed and started a trial for.
     pub claimed: Vec<i64>,
-    /// Runs another live process held, or settled while we waited for a slot.
-    pub left_to_others: usize,
+    /// Runs another live process held, or settled while we waited for a slot (each once).
+    pub left_to_others: std::collections::BTreeSet<i64>,
 }
 
 const POLL: Duration = Duration::from_millis(200);
+/// How often a scheduler with nothing of its own to train looks again at the runs of the
+/// sweep that other processes hold.
+const WAIT_POLL: Duration = Duration::from_secs(1);
+
+/// The sweep's runs that another live process trains now, and whether any was reaped: those
+/// whose process has died become `interrupted` on the way, so that the source offers them.
+fn held_by_others(
+    store: &Store,
+    source: &dyn JobSource,
+) -> Result<(Vec<crate::store::Claim>, bool)> {
+    let sweep: std::collections::HashSet<i64> = source.sweep_runs(store)?.into_iter().collect();
+    let mut held = Vec::new();
+    let mut reaped = false;
+    for claim in store.running_claims()? {
+        if !sweep.contains(&claim.run_id) {
+            continue;
+        }
+        if liveness::claim_alive(&claim) {
+            held.push(claim);
+        } else {
+            reaped |= retry_busy(|| {
+                store.mark_interrupted(
+                    &claim,
+                    "the trial's process ended without recording an outcome",
+                )
+            })?;
+        }
+    }
+    Ok((held, reaped))
+}
 
 /// CPU threads for each trial when `cpu_slots` trials share the machine.
 fn threads_per_trial(cpu_slots: usize) -> usize {
@@ -254,6 +330,8 @@ pub fn run_queue(
     let mut handled_signals = 0;
     let mut killed = false;
     let mut poller = display.poller();
+    // The runs of others this process last said it waits for.
+    let mut waited_for: Vec<i64> = Vec::new();
     loop {
         let seen = signals.load(Ordering::SeqCst);
         if seen > handled_signals {
@@ -278,7 +356,8 @@ pub fn run_queue(
             };
             let slot = *free.last().expect("checked non-empty");
             if !claim_for_slot(store, &q, slots[slot], &me, display)? {
-                report.left_to_others += 1;
+                report.left_to_others.insert(q.run_id);
+                source.held_elsewhere(q);
                 continue;
             }
             free.pop();
@@ -315,12 +394,39 @@ pub fn run_queue(
             }
         }
         // Slots were filled above as far as the source allowed. With none running: if one
-        // just ended, ask the source again (its end may free a promotion or a new trial),
-        // else nothing more can start.
+        // just ended, ask the source again (its end may free a promotion or a new trial);
+        // while another live process trains runs of the sweep, wait for them (taking over
+        // any whose process dies), so that the sweep is settled when this returns.
         if running.is_empty() {
-            if handled_signals > 0 || !ended_any {
+            if handled_signals > 0 {
                 break;
             }
+            if ended_any {
+                continue;
+            }
+            let (held, reaped) = held_by_others(store, source)?;
+            if held.is_empty() {
+                // A run reaped just now, or let go by the process we waited for, may be
+                // the source's to offer: ask once more before ending.
+                if reaped || !waited_for.is_empty() {
+                    waited_for.clear();
+                    continue;
+                }
+                break;
+            }
+            let ids: Vec<i64> = held.iter().map(|c| c.run_id).collect();
+            if ids != waited_for {
+                let who: Vec<String> = held
+                    .iter()
+                    .map(|c| format!("run {} ({})", c.run_id, claims::describe(c)))
+                    .collect();
+                display.message(&format!(
+                    "waiting for {}, trained by another process; taken over if it dies",
+                    who.join(", ")
+                ));
+                waited_for = ids;
+            }
+            std::thread::sleep(WAIT_POLL);
             continue;
         }
         std::thread::sleep(POLL);

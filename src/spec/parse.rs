@@ -156,8 +156,23 @@ fn check_dropped_keys(base: &TrialConfig, rep: &mut Reporter) {
     }
 }
 
+/// Longest experiment name: it becomes a directory, and `name-<timestamp>-<job>_<task>.out`
+/// a Slurm file name, which must stay within the 255 bytes a file name may have.
+pub const MAX_NAME_LEN: usize = 200;
+
 /// The name becomes a directory under the results folder.
 fn check_name(name: &str, rep: &mut Reporter) {
+    if name.len() > MAX_NAME_LEN {
+        rep.at_value(
+            "name",
+            format!(
+                "expected a name of at most {MAX_NAME_LEN} characters (it names files and \
+                 folders, whose names have at most 255), found one of {}",
+                name.len()
+            ),
+        );
+        return;
+    }
     let ok = !name.is_empty()
         && name != "."
         && name != ".."

@@ -84,6 +84,25 @@ pub(super) fn check_distribution(
             }
         }
     }
+    // A split drawn just above 0 holds out no image: a uniform from 0 passes at both ends
+    // and still draws such points now and then.
+    if let (true, Domain::Uniform { low, high }) = (ok, &domain)
+        && key == "data.validation_split"
+        && *low == 0.0
+        && *high > 0.0
+    {
+        let near = Value::from(high.min(1e-9));
+        if let Ok(config) = apply(base, &[(key.to_string(), near.clone())]) {
+            let at = format!("{}[0]", join(path, kind));
+            for message in single_axis_issues(&config, repeats, key, all_keys) {
+                rep.at_value(
+                    &at,
+                    format!("{key} = {near} (drawn just above the low end 0.0): {message}"),
+                );
+                ok = false;
+            }
+        }
+    }
     ok.then_some(domain)
 }
 

@@ -340,7 +340,7 @@ pub(crate) fn check_sweep(raw: Option<RawSweep>, base: &TrialConfig, rep: &mut R
         early_stop,
     };
     // Trials can only be enumerated from a well-formed sweep.
-    if well_formed && check_size(&sweep, rep) {
+    if well_formed && check_size(&sweep, rep) && reduction_fits(&sweep, rep) {
         if sweep.is_enumerable() {
             check_trials(&sweep, &base_json, rep);
         } else if let Some(corners) = super::sampled::corners(&sweep) {
@@ -348,6 +348,32 @@ pub(crate) fn check_sweep(raw: Option<RawSweep>, base: &TrialConfig, rep: &mut R
         }
     }
     sweep
+}
+
+/// Whether ASHA's `reduction` is at most the sweep's trials (reported): a rung promotes its
+/// top `n / reduction`, which is none while fewer than `reduction` trials reach it, so a
+/// larger reduction would pause every trial at its first rung and prune them all.
+fn reduction_fits(sweep: &Sweep, rep: &mut Reporter) -> bool {
+    let Some(super::EarlyStop {
+        rule: super::StopRule::Asha { reduction, .. },
+        ..
+    }) = sweep.early_stop
+    else {
+        return true;
+    };
+    let trials = sweep.point_count().saturating_mul(sweep.repeats);
+    if reduction <= trials {
+        return true;
+    }
+    rep.at_value(
+        "sweep.early_stop.reduction",
+        format!(
+            "expected at most {trials} (the sweep's trials: a rung promotes its top \
+             1/reduction, none while fewer than reduction trials reach it, so every trial \
+             would be pruned at its first rung), found {reduction}"
+        ),
+    );
+    false
 }
 
 /// The sweep's objective: `early_stop.metric`, else `sweep.metric`, else (tpe needs one)
@@ -430,6 +456,20 @@ fn check_strategy(raw: &RawSweep, rep: &mut Reporter) -> Option<Strategy> {
                     format!("expected samples = N with strategy = \"{name}\", found no samples"),
                 ),
                 Some(0) => rep.at_value("sweep.samples", "expected an integer >= 1, found 0"),
+                Some(samples)
+                    if raw.strategy == StrategyName::Tpe
+                        && raw.startup.is_some_and(|s| s > samples) =>
+                {
+                    let startup = raw.startup.unwrap_or_default();
+                    rep.at_value(
+                        "sweep.startup",
+                        format!(
+                            "expected at most samples ({samples}): tpe draws its first startup \
+                             points at random, so with more than samples it never models \
+                             anything, found startup = {startup}"
+                        ),
+                    );
+                }
                 Some(samples) if startup_ok => {
                     let seed = raw.seed.unwrap_or(0);
                     return Some(match raw.strategy {
@@ -508,6 +548,9 @@ fn check_axes(
         };
         let mut ok = true;
         let converted: Vec<Result<Value, String>> = elements.iter().map(to_json).collect();
+        // Each value's first index by its JSON text (serde_json's maps keep sorted keys, so
+        // equal values print alike): one lookup per value, not a scan of those before it.
+        let mut first_at: HashMap<String, usize> = HashMap::new();
         for (i, value) in converted.iter().enumerate() {
             let at = element_path(key, i);
             let value = match value {
@@ -518,9 +561,18 @@ fn check_axes(
                     continue;
                 }
             };
-            let earlier = converted[..i]
-                .iter()
-                .position(|v| matches!(v, Ok(prev) if prev == value));
+            // -0.0 equals 0.0 but prints apart.
+            let text = match value.as_f64() {
+                Some(f) if f == 0.0 && value.is_f64() => "0.0".to_string(),
+                _ => value.to_string(),
+            };
+            let earlier = match first_at.entry(text) {
+                std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(i);
+                    None
+                }
+            };
             if let Some(first) = earlier {
                 rep.at_value(
                     &at,

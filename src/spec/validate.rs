@@ -71,6 +71,29 @@ fn check_data(data: &DataConfig, issues: &mut Issues) {
     issues.unless(in_unit(split), "data.validation_split", || {
         format!("expected a number in [0, 1), found {split:?}")
     });
+    // The split `data::load` makes, known from the dataset's size: without this the file
+    // passes `check` and its trial fails when it loads the data.
+    if in_unit(split) && split > 0.0 {
+        let images = data.dataset.train_images();
+        let total = data.train_samples.map_or(images, |n| n.min(images));
+        let held = (split * total as f64).round() as usize;
+        if held == 0 || held >= total {
+            let (low, high) = (0.5 / total as f64, (total as f64 - 0.5) / total as f64);
+            issues.push(
+                "data.validation_split",
+                format!(
+                    "expected 0 (no split) or a fraction from {low} to below {high}, which \
+                     holds out at least one of the {total} training images and leaves at \
+                     least one; found {split}, which holds out {held}"
+                ),
+                &[
+                    "data.validation_split",
+                    "data.train_samples",
+                    "data.dataset",
+                ],
+            );
+        }
+    }
     for (key, value) in [
         ("data.train_samples", data.train_samples),
         ("data.test_samples", data.test_samples),

@@ -131,6 +131,9 @@ impl Store {
     /// hash). A torn or partial file, or one holding another run, is refused and changes
     /// nothing; errors of the main store itself are returned.
     pub fn merge_shard(&mut self, path: &Path, run_id: i64) -> Result<Merged, StoreError> {
+        if let Err(why) = regular_file(path) {
+            return Ok(Merged::Refused(why));
+        }
         if let Err(why) = self.attach_shard(path) {
             return Ok(Merged::Refused(why));
         }
@@ -142,6 +145,11 @@ impl Store {
     fn merge_attached(&mut self, run_id: i64) -> Result<Merged, StoreError> {
         let ctx = || format!("merging the shard of run {run_id}");
         let tx = self.begin_merge()?;
+        match shard_schema_matches(&tx) {
+            Ok(Ok(())) => {}
+            Ok(Err(why)) => return Ok(Merged::Refused(why)),
+            Err(e) => return Ok(Merged::Refused(format!("unreadable ({e})"))),
+        }
         let hashes = tx.query_row(
             "SELECT (SELECT hash FROM shard.runs WHERE id = ?1),
                     (SELECT hash FROM main.runs WHERE id = ?1),
@@ -191,6 +199,67 @@ impl Store {
             changed: written,
         })
     }
+}
+
+/// Refuses anything at `path` but a regular file, before SQLite opens it: a FIFO would block
+/// its open() for ever, and a symbolic link could point anywhere. The kind is read without
+/// following links, and the file is opened once with O_NOFOLLOW | O_NONBLOCK, so neither a
+/// link nor a FIFO put there since can block or redirect this check.
+fn regular_file(path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let kind = std::fs::symlink_metadata(path)
+        .map_err(|e| format!("cannot read it ({e})"))?
+        .file_type();
+    let not = |what: &str| {
+        Err(format!(
+            "not a regular file but {what}; only files are merged"
+        ))
+    };
+    if kind.is_symlink() {
+        return not("a symbolic link");
+    }
+    if kind.is_fifo() {
+        return not("a FIFO");
+    }
+    if kind.is_dir() {
+        return not("a directory");
+    }
+    if kind.is_socket() || kind.is_block_device() || kind.is_char_device() {
+        return not("a socket or device");
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| format!("cannot open it ({e})"))?;
+    match file.metadata() {
+        Ok(m) if m.file_type().is_file() => Ok(()),
+        Ok(_) => not("something that replaced the file"),
+        Err(e) => Err(format!("cannot read it ({e})")),
+    }
+}
+
+/// The tables a shard must hold, each with the main store's columns: a shard with the right
+/// header but a table dropped or altered is refused before any row is compared.
+fn shard_schema_matches(tx: &Transaction<'_>) -> rusqlite::Result<Result<(), String>> {
+    let columns = |schema: &str, table: &str| -> rusqlite::Result<Vec<String>> {
+        let mut stmt = tx.prepare("SELECT name FROM pragma_table_info(?1, ?2) ORDER BY cid")?;
+        let names = stmt.query_map([table, schema], |r| r.get(0))?;
+        names.collect()
+    };
+    for table in ["experiments", "runs", "metrics", "checkpoints"] {
+        let theirs = columns("shard", table)?;
+        if theirs.is_empty() {
+            return Ok(Err(format!("it has no `{table}` table")));
+        }
+        if theirs != columns("main", table)? {
+            return Ok(Err(format!(
+                "its `{table}` table has other columns than this store's ({})",
+                theirs.join(", ")
+            )));
+        }
+    }
+    Ok(Ok(()))
 }
 
 /// SQLite's codes for a damaged or unreadable database file.

@@ -29,14 +29,15 @@ fn shard_run(path: &Path) -> Option<i64> {
 /// Merges the published shard of `run_id`, if there is one.
 pub fn merge_run(store: &mut Store, runs_dir: &Path, run_id: i64) -> Result<Option<Merged>> {
     let path = shard_path(runs_dir, run_id);
-    if !path.exists() {
+    // Not `exists()`, which follows a link: a link or a FIFO there is refused by name.
+    if std::fs::symlink_metadata(&path).is_err() {
         return Ok(None);
     }
     Ok(Some(store.merge_shard(&path, run_id)?))
 }
 
 /// Merges every published shard under `runs_dir/shards/`, each in its own transaction;
-/// a refused shard leaves the others merged.
+/// a refused shard (torn, malformed, not a regular file) leaves the others merged.
 pub fn merge_shards(store: &mut Store, runs_dir: &Path) -> Result<MergeReport> {
     let dir = runs_dir.join("shards");
     let mut report = MergeReport::default();
@@ -50,7 +51,10 @@ pub fn merge_shards(store: &mut Store, runs_dir: &Path) -> Result<MergeReport> {
         .collect();
     shards.sort();
     for (run_id, path) in shards {
-        match store.merge_shard(&path, run_id)? {
+        let merged = store
+            .merge_shard(&path, run_id)
+            .with_context(|| format!("merging {}", path.display()))?;
+        match merged {
             Merged::Run {
                 run_id,
                 status,

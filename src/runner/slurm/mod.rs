@@ -66,6 +66,7 @@ pub fn submit_experiment(
     for arg in &slurm.sbatch_args {
         check_sbatch_arg(arg).map_err(anyhow::Error::msg)?;
     }
+    queue::check_client_tools()?;
     let trials = experiment.trials();
     let train_sizes = check_datasets(&trials, &options.data_dir)?;
     let runs_dir = absolute(&options.runs_dir)?;
@@ -166,17 +167,20 @@ pub fn submit_experiment(
         &display,
     )?;
     display.finish();
-    for id in ids {
-        match store.run(id)?.map(|r| r.status) {
-            Some(RunStatus::Done) => sub.summary.trained += 1,
-            Some(RunStatus::Diverged) => sub.summary.diverged += 1,
-            Some(RunStatus::Stopped) => sub.summary.stopped += 1,
-            Some(RunStatus::Interrupted | RunStatus::Queued | RunStatus::Running) => {
-                sub.summary.interrupted += 1
-            }
-            _ => sub.summary.failed += 1,
+    let statuses = super::sweep_statuses(&store, &ids)?;
+    for (_, status) in &statuses {
+        match status {
+            RunStatus::Done => sub.summary.trained += 1,
+            RunStatus::Diverged => sub.summary.diverged += 1,
+            RunStatus::Stopped => sub.summary.stopped += 1,
+            RunStatus::Interrupted => sub.summary.interrupted += 1,
+            RunStatus::Failed => sub.summary.failed += 1,
+            // Never started, or still running for all we know (a squeue that forgot the job
+            // at once): not an outcome, so not counted as one; named as unsettled below.
+            _ => {}
         }
     }
+    sub.summary.unsettled = super::unsettled(&statuses);
     if interrupted {
         bail!(Interrupted);
     }

@@ -44,6 +44,25 @@ fn run(program: &str, args: &[&str]) -> Result<std::process::Output> {
     })
 }
 
+/// Fails (naming the missing one) unless both client commands that `--launcher slurm` needs
+/// run here: `sbatch` submits the array and `squeue` is how the wait sees it end. Asked before
+/// anything is written, so that a machine without Slurm is left as it was.
+pub fn check_client_tools() -> Result<()> {
+    for program in ["sbatch", "squeue"] {
+        let runs = Command::new(program)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !runs {
+            bail!(
+                "cannot run `{program} --version`: --launcher slurm needs Slurm's client commands \
+                 sbatch and squeue on PATH (is this a Slurm login node?); nothing was written"
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Submits `script`; returns the array's job id.
 pub fn sbatch(script: &Path) -> Result<i64> {
     let out = run("sbatch", &["--parsable", &script.to_string_lossy()])?;
