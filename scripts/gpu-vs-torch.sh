@@ -166,7 +166,7 @@ for model, batch in keys:
             p = peak[precision]
             for side, v in (("ours", o), ("torch", best)):
                 s[f"{side}_{phase}_peak_fraction"] = (
-                    round(v * per_image / (p * 1e12), 4) if v and per_image and p else None)
+                    float(f"{v * per_image / (p * 1e12):.4g}") if v and per_image and p else None)
         s["ours_gpu_mib"] = med([r.get("sampled_gpu_mib") for r in ours])
         s["torch_gpu_mib"] = med([r.get("peak_gpu_mem_mb") for r in plain + cl])
         first = sorted(ours, key=lambda r: r["round"])
@@ -182,7 +182,7 @@ def fmt(v, pct=False):
     if v is None:
         return "-"
     if pct:
-        return f"{100 * v:.1f}%"
+        return f"{100 * v:.3g}%"
     return f"{v:,.0f}" if v >= 100 else f"{v:.3g}"
 
 head = ("| model | batch | precision | ours train | torch train (NCHW / CL) | ours/torch | "

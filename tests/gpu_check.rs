@@ -364,7 +364,8 @@ fn with_the_peer_the_check_runs_ours_and_pytorch_alternately_and_tabulates_ratio
     assert_eq!(f32_mnist["torch_train_channels_last"], 2000.0);
     // 3 x 1 MFLOP per trained image at 2,000 images/s of an H200's 495 TFLOP/s (TF32).
     let fraction = f32_mnist["torch_train_peak_fraction"].as_f64().unwrap();
-    assert!((fraction - 6e9 / 495e12).abs() < 1e-4, "{f32_mnist}");
+    let want = 6e9 / 495e12;
+    assert!((fraction - want).abs() < 1e-3 * want, "{f32_mnist}");
     assert!(f32_mnist["ours_first_step_ms_cold"].as_f64().unwrap() > 0.0);
     assert!(f32_mnist["ours_first_step_ms_warm"].as_f64().unwrap() > 0.0);
     assert_eq!(f32_mnist["torch_gpu_mib"], 123.0);
