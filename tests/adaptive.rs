@@ -265,16 +265,10 @@ fn check_lists_a_sampled_sweeps_axes_and_warns_of_tuning_on_the_test_set() {
 #[test]
 fn a_trial_another_process_took_from_its_rung_is_waited_for_and_taken_over() {
     use densenet_lab::store::{ClaimOutcome, Store};
-    use std::process::{Command, Stdio};
+    use std::process::Command;
     use std::time::Duration;
     let lab = Lab::new(&experiment("asha-shared", 3, ASHA_3));
-    let log = lab.dir.path().join("run.stderr");
-    let child = lab
-        .command(&["run", "exp.toml"])
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
+    let (child, log) = lab.spawn_run_logging_stderr();
     // No trial is promoted before all three reach the rung (the top 1/3 of fewer is none),
     // so trial 1 waits paused while the other two train.
     lab.wait_until(

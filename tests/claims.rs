@@ -194,13 +194,7 @@ fn a_trial_started_by_hand_leaves_a_run_held_by_a_live_process_alone() {
 
     // `run` leaves run 1 to that process and trains run 2, then waits for run 1 rather than
     // end with it unfinished; when its holder dies, `run` takes it over and trains it.
-    let log = lab.dir.path().join("run.stderr");
-    let child = lab
-        .command(&["run", "exp.toml"])
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
+    let (child, log) = lab.spawn_run_logging_stderr();
     common::wait_for_text(&log, &format!("waiting for run 1 (pid {pid}"));
     let status_of_2: String = lab.sql("SELECT status FROM runs WHERE id = 2");
     assert_eq!(status_of_2, "done");

@@ -24,10 +24,12 @@ optimizer = { kind = "adam", lr = 1e-3 }
 "#;
 
 fn devices(lab: &Lab) -> Vec<Value> {
-    let out = lab
-        .command(&["devices", "--format", "jsonl"])
-        .output()
-        .unwrap();
+    rows_of(lab.command(&["devices", "--format", "jsonl"]))
+}
+
+/// The JSON lines a successful `devices --format jsonl` prints.
+fn rows_of(mut command: std::process::Command) -> Vec<Value> {
+    let out = command.output().unwrap();
     assert!(out.status.success(), "{out:?}");
     String::from_utf8(out.stdout)
         .unwrap()
@@ -89,13 +91,7 @@ fn devices_names_the_gpu_autotune_cache_of_the_runs_folder() {
         cmd.env_remove("DENSENET_LAB_TUNE_CACHE");
         cmd
     };
-    let out = command(&["devices", "--format", "jsonl"]).output().unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let rows: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows = rows_of(command(&["devices", "--format", "jsonl"]));
     assert_eq!(rows[0]["tune_cache"], Value::Null, "the cpu tunes nothing");
     let want = lab.dir.path().join("runs").join("tune-cache");
     let gpu_rows: Vec<&Value> = rows
@@ -156,9 +152,10 @@ fn slot_counts_that_disagree_with_jobs_or_each_other_are_refused_before_any_writ
     }
 }
 
-/// `--device cpux2` trains a two-trial sweep with two trials at once.
+/// `--device cpux2` trains a two-trial sweep with two trials at once: the second starts
+/// before the first ends (one slot would start it only after).
 #[test]
-fn a_device_with_two_slots_trains_the_sweep() {
+fn a_device_with_two_slots_trains_two_trials_at_once() {
     let lab = Lab::new(&format!(
         "{TINY}[sweep.axes]\n\"model.growth_rate\" = [4, 6]\n"
     ));
@@ -169,4 +166,8 @@ fn a_device_with_two_slots_trains_the_sweep() {
     assert!(out.status.success(), "{out:?}");
     let done: i64 = lab.sql("SELECT count(*) FROM runs WHERE status = 'done' AND device = 'cpu'");
     assert_eq!(done, 2);
+    let overlapped: bool = lab.sql(
+        "SELECT (SELECT started_at FROM runs WHERE id = 2) < (SELECT finished_at FROM runs WHERE id = 1)",
+    );
+    assert!(overlapped, "the second trial waited for the first");
 }

@@ -16,14 +16,29 @@ fn script() -> PathBuf {
 }
 
 fn gpu_check(binary: &Path, data: &Path, out: &Path, env: &[(&str, &Path)]) -> Output {
-    let mut cmd = Command::new("bash");
-    cmd.arg(script())
-        .args([binary, data, out])
-        .env("RAYON_NUM_THREADS", "2");
+    let mut cmd = gpu_check_command(&[binary, data, out]);
     for (key, value) in env {
         cmd.env(key, value);
     }
     cmd.output().unwrap()
+}
+
+/// `bash scripts/gpu-check.sh ARGS...` on two CPU threads.
+fn gpu_check_command(args: &[&Path]) -> Command {
+    let mut cmd = Command::new("bash");
+    cmd.arg(script()).args(args).env("RAYON_NUM_THREADS", "2");
+    cmd
+}
+
+/// What the CUDA backend needs beside the driver, as a GPU machine has them: a folder with
+/// `include/cuda_runtime.h` and `lib64/libnvrtc.so.13`, and the environment naming it.
+fn cuda_toolkit_stand_in(dir: &Path) -> [(&'static str, PathBuf); 2] {
+    let cuda = dir.join("cuda");
+    std::fs::create_dir_all(cuda.join("include")).unwrap();
+    std::fs::create_dir_all(cuda.join("lib64")).unwrap();
+    std::fs::write(cuda.join("include/cuda_runtime.h"), "").unwrap();
+    std::fs::write(cuda.join("lib64/libnvrtc.so.13"), "").unwrap();
+    [("LD_LIBRARY_PATH", cuda.join("lib64")), ("CUDA_PATH", cuda)]
 }
 
 /// The script refused with exactly one `cannot use the GPU` line, exit status 3, the same
@@ -174,16 +189,8 @@ fn on_a_gpu_machine_every_measurement_becomes_a_json_line() {
     write_mnist(&data, 120, 40);
     let out = dir.path().join("out");
     let gpu = r#"{"device":"cuda:0","memory_gib":140.0,"name":"stand-in","precisions":"f32, bf16","status":"ok (driver 13.0)"}"#;
-    // What the CUDA backend needs beside the driver, as a GPU machine has them.
-    let cuda = dir.path().join("cuda");
-    std::fs::create_dir_all(cuda.join("include")).unwrap();
-    std::fs::create_dir_all(cuda.join("lib64")).unwrap();
-    std::fs::write(cuda.join("include/cuda_runtime.h"), "").unwrap();
-    std::fs::write(cuda.join("lib64/libnvrtc.so.13"), "").unwrap();
-    let env = [
-        ("CUDA_PATH", cuda.as_path()),
-        ("LD_LIBRARY_PATH", &cuda.join("lib64")),
-    ];
+    let cuda = cuda_toolkit_stand_in(dir.path());
+    let env = cuda.each_ref().map(|(key, value)| (*key, value.as_path()));
     let result = gpu_check(&stand_in_binary(dir.path(), gpu), &data, &out, &env);
     let stderr = String::from_utf8_lossy(&result.stderr);
     assert_eq!(result.status.code(), Some(0), "{stderr}");
@@ -291,19 +298,10 @@ fn with_the_peer_the_check_runs_ours_and_pytorch_alternately_and_tabulates_ratio
     write_mnist(&data, 120, 40);
     let out = dir.path().join("out");
     let gpu = r#"{"device":"cuda:0","memory_gib":140.0,"name":"NVIDIA H200","precisions":"f32, bf16","status":"ok (driver 13.0)"}"#;
-    let cuda = dir.path().join("cuda");
-    std::fs::create_dir_all(cuda.join("include")).unwrap();
-    std::fs::create_dir_all(cuda.join("lib64")).unwrap();
-    std::fs::write(cuda.join("include/cuda_runtime.h"), "").unwrap();
-    std::fs::write(cuda.join("lib64/libnvrtc.so.13"), "").unwrap();
     let peer = stand_in_peer(dir.path());
-    let result = Command::new("bash")
-        .arg(script())
-        .arg(stand_in_binary(dir.path(), gpu))
-        .args([&data, &out, &peer])
-        .env("RAYON_NUM_THREADS", "2")
-        .env("CUDA_PATH", &cuda)
-        .env("LD_LIBRARY_PATH", cuda.join("lib64"))
+    let binary = stand_in_binary(dir.path(), gpu);
+    let result = gpu_check_command(&[&binary, &data, &out, &peer])
+        .envs(cuda_toolkit_stand_in(dir.path()))
         .env("PYTHON", "python3")
         // The stand-in binary turns batch 64 into 2 and 20 steps into 1.
         .env("GPU_VS_TORCH_BATCHES", "64")

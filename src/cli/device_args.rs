@@ -39,14 +39,15 @@ pub fn run_slots(
     let slots = slots::slots(&entries, jobs)?;
     let devices: Vec<ComputeDevice> = entries.iter().map(|e| e.device).collect();
     check_usable(&devices)?;
-    let largest_mib = trials
-        .iter()
-        .map(|t| {
-            let arch = crate::model::summarize(&t.config.model, t.config.data.dataset);
-            crate::estimate::estimate(&t.config, &arch).memory_mib
-        })
-        .fold(0.0, f64::max);
+    // Only CUDA GPUs report their memory: a CPU or wgpu sweep estimates nothing.
     if slots.iter().any(|d| matches!(d, ComputeDevice::Cuda(_))) {
+        let largest_mib = trials
+            .iter()
+            .map(|t| {
+                let arch = crate::model::summarize(&t.config.model, t.config.data.dataset);
+                crate::estimate::estimate(&t.config, &arch).memory_mib
+            })
+            .fold(0.0, f64::max);
         let gpus = devices::cuda_info()
             .map(|info| info.gpus)
             .unwrap_or_default();

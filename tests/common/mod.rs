@@ -51,6 +51,19 @@ impl Lab {
         cmd
     }
 
+    /// `run exp.toml` in the background, its stderr going to `run.stderr` in the workspace
+    /// (for [`wait_for_text`]), its stdout to a pipe.
+    pub fn spawn_run_logging_stderr(&self) -> (std::process::Child, PathBuf) {
+        let log = self.dir.path().join("run.stderr");
+        let child = self
+            .command(&["run", "exp.toml"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        (child, log)
+    }
+
     /// The first column of the first row of `sql`.
     pub fn sql<T: rusqlite::types::FromSql>(&self, sql: &str) -> T {
         let conn = Connection::open(self.db()).unwrap();

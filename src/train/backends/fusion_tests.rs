@@ -6,15 +6,16 @@
 //! the fused backend may call in another order, and the dropout tests cover masks.
 
 use burn::module::{AutodiffModule, Module, ModuleVisitor, Param};
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
+use burn::tensor::Tensor;
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::{Int, Tensor, TensorData};
 
 use super::wgpu::{WgpuFusedTrain, WgpuTrain};
-use super::wgpu_tests::{Gradients, adapter, images, model, relative_difference, values};
-use crate::model::{DenseNet, ForwardContext};
-use crate::spec::{Dataset, Optimizer, Precision, Stem, Transition};
+use super::wgpu_tests::{
+    adapter, model, relative_difference, running_statistics, training_pass, values,
+};
+use crate::model::DenseNet;
+use crate::spec::{Dataset, Optimizer, Stem, Transition};
 use crate::train::optim::AnyOptimizer;
 
 const STEPS: usize = 4;
@@ -45,7 +46,6 @@ fn train_steps<B: AutodiffBackend>(
 ) -> Steps {
     let mut net = DenseNet::<B>::seeded(config, dataset, 5, device);
     let mut optim = AnyOptimizer::<DenseNet<B>, B>::new(optimizer);
-    let (c, s) = (dataset.channels(), dataset.image_size());
     let mut out = Steps {
         losses: Vec::new(),
         logits: Vec::new(),
@@ -54,39 +54,17 @@ fn train_steps<B: AutodiffBackend>(
         running: Vec::new(),
     };
     for step in 0..STEPS {
-        let x = images::<B>([6, c, s, s], 11 + step as u64, device);
-        let labels = TensorData::new(vec![0i64, 3, 5, 7, 9, 1], [6]);
-        let y = Tensor::<B, 1, Int>::from_data(labels, device);
-        let mut ctx = ForwardContext::gpu_training(Precision::F32);
-        let logits = net.forward(x, &mut ctx);
-        let loss = CrossEntropyLossConfig::new()
-            .init(device)
-            .forward(logits.clone(), y);
-        out.losses.push(values(loss.clone())[0] as f64);
-        out.logits.push(values(logits));
-        let grads = loss.backward();
-        let mut visitor = Gradients::<B> {
-            grads: &grads,
-            found: Vec::new(),
-        };
-        net.visit(&mut visitor);
-        out.gradients.push(visitor.found);
+        let (pass, grads) = training_pass(&net, dataset, 11 + step as u64, device);
+        out.losses.push(pass.loss);
+        out.logits.push(pass.logits);
+        out.gradients.push(pass.gradients);
         let grads = GradientsParams::from_grads(grads, &net);
         net = optim.step(optimizer.lr(), net, grads);
     }
     let mut weights = Weights(Vec::new());
     net.valid().visit(&mut weights);
     out.weights = weights.0;
-    let first = &net.blocks[0].layers[0].conv.norm;
-    out.running = [
-        first.running_mean.value(),
-        first.running_var.value(),
-        net.head_norm.running_mean.value(),
-        net.head_norm.running_var.value(),
-    ]
-    .into_iter()
-    .map(values)
-    .collect();
+    out.running = running_statistics(&net);
     out
 }
 

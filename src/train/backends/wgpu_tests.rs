@@ -83,7 +83,7 @@ fn variants() -> Vec<(&'static str, ModelConfig, Dataset)> {
 }
 
 /// Values uniform in [0, 1) from the test's own generator (the same on both backends).
-pub(super) fn images<B: Backend>(shape: [usize; 4], seed: u64, device: &B::Device) -> Tensor<B, 4> {
+fn images<B: Backend>(shape: [usize; 4], seed: u64, device: &B::Device) -> Tensor<B, 4> {
     let mut rng = SplitMix64::new(seed);
     let values: Vec<f32> = (0..shape.iter().product())
         .map(|_| rng.unit_f64() as f32)
@@ -96,9 +96,9 @@ pub(super) fn values<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
 }
 
 /// Every parameter's gradient, in the module's order (empty where it has none).
-pub(super) struct Gradients<'g, B: AutodiffBackend> {
-    pub(super) grads: &'g B::Gradients,
-    pub(super) found: Vec<Vec<f32>>,
+struct Gradients<'g, B: AutodiffBackend> {
+    grads: &'g B::Gradients,
+    found: Vec<Vec<f32>>,
 }
 
 impl<B: AutodiffBackend> ModuleVisitor<B> for Gradients<'_, B> {
@@ -109,12 +109,12 @@ impl<B: AutodiffBackend> ModuleVisitor<B> for Gradients<'_, B> {
 }
 
 /// What one training-mode forward and backward of the GPU recipe computes.
-struct Pass {
-    logits: Vec<f32>,
-    loss: f64,
-    gradients: Vec<Vec<f32>>,
+pub(super) struct Pass {
+    pub(super) logits: Vec<f32>,
+    pub(super) loss: f64,
+    pub(super) gradients: Vec<Vec<f32>>,
     /// The running statistics of the first and the last batch norm after the pass.
-    running: Vec<Vec<f32>>,
+    pub(super) running: Vec<Vec<f32>>,
 }
 
 fn gpu_recipe_pass<B: AutodiffBackend>(
@@ -123,8 +123,19 @@ fn gpu_recipe_pass<B: AutodiffBackend>(
     device: &B::Device,
 ) -> Pass {
     let net = DenseNet::<B>::seeded(config, dataset, 5, device);
+    training_pass(&net, dataset, 11, device).0
+}
+
+/// One training-mode forward and backward of `net` on six images drawn from `seed`: what it
+/// computed, and the gradients for an optimizer step.
+pub(super) fn training_pass<B: AutodiffBackend>(
+    net: &DenseNet<B>,
+    dataset: Dataset,
+    seed: u64,
+    device: &B::Device,
+) -> (Pass, B::Gradients) {
     let (c, s) = (dataset.channels(), dataset.image_size());
-    let x = images::<B>([6, c, s, s], 11, device);
+    let x = images::<B>([6, c, s, s], seed, device);
     let labels = TensorData::new(vec![0i64, 3, 5, 7, 9, 1], [6]);
     let y = Tensor::<B, 1, Int>::from_data(labels, device);
     let mut ctx = ForwardContext::gpu_training(Precision::F32);
@@ -139,8 +150,19 @@ fn gpu_recipe_pass<B: AutodiffBackend>(
         found: Vec::new(),
     };
     net.visit(&mut visitor);
+    let pass = Pass {
+        logits: values(logits),
+        loss: loss_value,
+        gradients: visitor.found,
+        running: running_statistics(net),
+    };
+    (pass, grads)
+}
+
+/// The running statistics of the first and the last batch norm.
+pub(super) fn running_statistics<B: Backend>(net: &DenseNet<B>) -> Vec<Vec<f32>> {
     let first = &net.blocks[0].layers[0].conv.norm;
-    let running = [
+    [
         first.running_mean.value(),
         first.running_var.value(),
         net.head_norm.running_mean.value(),
@@ -148,13 +170,7 @@ fn gpu_recipe_pass<B: AutodiffBackend>(
     ]
     .into_iter()
     .map(values)
-    .collect();
-    Pass {
-        logits: values(logits),
-        loss: loss_value,
-        gradients: visitor.found,
-        running,
-    }
+    .collect()
 }
 
 /// Largest absolute difference over the largest magnitude of `reference`.
