@@ -8,7 +8,10 @@
 # The peer is not part of this repository. PEER_DIR (default ../shared/peers) must hold
 # torch_densenet.py; PEER_PYTHON (default /tmp/peer-venv/bin/python) a Python with torch
 # (`bash $PEER_DIR/setup.sh` creates it). ROUNDS (default 2), MODELS (default all three),
-# THREADS (default 2) and BATCH (default 64) tune the run. Needs python3 for the summary.
+# THREADS (default 2) and BATCH (default 64) tune the run. PRECISIONS (default "f32 bf16")
+# picks the columns: f32 against the peer's f32, bf16 (`bench --precision bf16`) against its
+# `--amp bf16` (torch.autocast on the CPU). COMPILE=1 adds the peer under `--compile`
+# (inductor) for each precision, as a third row. Needs python3 for the summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-target/release/densenet-lab}
@@ -18,6 +21,8 @@ ROUNDS=${ROUNDS:-2}
 THREADS=${THREADS:-2}
 BATCH=${BATCH:-64}
 MODELS=${MODELS:-"seed-mnist bake-off densenet-bc-100"}
+PRECISIONS=${PRECISIONS:-"f32 bf16"}
+COMPILE=${COMPILE:-0}
 
 [[ -x $BIN ]] || { echo "no binary at $BIN: cargo build --release" >&2; exit 2; }
 [[ -f $PEER_DIR/torch_densenet.py ]] || { echo "no PyTorch peer in $PEER_DIR (set PEER_DIR)" >&2; exit 2; }
@@ -32,15 +37,25 @@ declare -A THEIRS=([seed-mnist]="100 100 10" [bake-off]="30 60 5" [densenet-bc-1
 
 OUT=$(mktemp)
 trap 'rm -f "$OUT"' EXIT
+peer() { # model precision [--compile]
+  local model=$1 precision=$2 extra=${3:-} steps evals warm amp=()
+  read -r steps evals warm <<<"${THEIRS[$model]}"
+  [[ $precision == bf16 ]] && amp=(--amp bf16)
+  "$PEER_PYTHON" "$PEER_DIR/torch_densenet.py" --config "${PEER[$model]}" --batch "$BATCH" \
+    --steps "$steps" --eval-steps "$evals" --warmup "$warm" --threads "$THREADS" "${amp[@]}" $extra | tail -1
+}
 for round in $(seq "$ROUNDS"); do
   for model in $MODELS; do
-    echo "round $round: $model" >&2
-    line=$(RAYON_NUM_THREADS=$THREADS "$BIN" bench "${FILE[$model]}" --batch "$BATCH" --steps "${OURS[$model]}")
-    echo "ours $model $line" >>"$OUT"
-    read -r steps evals warm <<<"${THEIRS[$model]}"
-    line=$("$PEER_PYTHON" "$PEER_DIR/torch_densenet.py" --config "${PEER[$model]}" --batch "$BATCH" \
-      --steps "$steps" --eval-steps "$evals" --warmup "$warm" --threads "$THREADS" | tail -1)
-    echo "torch $model $line" >>"$OUT"
+    for precision in $PRECISIONS; do
+      echo "round $round: $model $precision" >&2
+      line=$(RAYON_NUM_THREADS=$THREADS "$BIN" bench "${FILE[$model]}" --batch "$BATCH" \
+        --steps "${OURS[$model]}" --precision "$precision")
+      echo "ours $model $precision $line" >>"$OUT"
+      echo "torch $model $precision $(peer "$model" "$precision")" >>"$OUT"
+      if [[ $COMPILE == 1 ]]; then
+        echo "torch-compiled $model $precision $(peer "$model" "$precision" --compile)" >>"$OUT"
+      fi
+    done
   done
 done
 
@@ -48,23 +63,25 @@ python3 - "$OUT" <<'PY'
 import json, statistics, sys
 runs = {}
 for raw in open(sys.argv[1]):
-    who, model, line = raw.split(" ", 2)
+    who, model, precision, line = raw.split(" ", 3)
     j = json.loads(line)
     if who == "ours":
         figs = (j["train_images_per_sec"], j["eval_images_per_sec"], j["peak_rss_mib"] * 1.048576, j["engine"])
     else:
-        figs = (j["train_images_per_s"], j["eval_images_per_s"], j["peak_rss_mb"], "torch " + j["torch"])
-    runs.setdefault((model, who), []).append(figs)
-print("| model | engine | train img/s ours / torch | eval img/s ours / torch | peak RSS MB ours / torch |")
-print("| --- | --- | --- | --- | --- |")
-models = dict.fromkeys(m for m, _ in runs)
-for model in models:
-    ours, theirs = runs[(model, "ours")], runs[(model, "torch")]
-    med = lambda rs, i: statistics.median(r[i] for r in rs)
+        figs = (j["train_images_per_s"], j["eval_images_per_s"], j["peak_rss_mb"], f"{who} {j['torch']}")
+    runs.setdefault((model, precision, who), []).append(figs)
+print("| model | precision | against | train img/s ours / torch | eval img/s ours / torch | peak RSS MB ours / torch |")
+print("| --- | --- | --- | --- | --- | --- |")
+med = lambda rs, i: statistics.median(r[i] for r in rs)
+for (model, precision, who), theirs in runs.items():
+    if who == "ours":
+        continue
+    ours = runs[(model, precision, "ours")]
     cells = []
     for i in range(3):
         o, t = med(ours, i), med(theirs, i)
         cells.append(f"{o:,.0f} / {t:,.0f} = {o / t:.2f}x")
-    print(f"| {model} | {ours[0][3]} | " + " | ".join(cells) + " |")
-print(f"(medians of {len(ours)} alternating rounds)")
+    print(f"| {model} | {precision} | {theirs[0][3]} | " + " | ".join(cells) + " |")
+rounds = len(next(iter(runs.values())))
+print(f"(medians of {rounds} alternating rounds; ours ran the {ours[0][3]})")
 PY

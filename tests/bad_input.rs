@@ -729,49 +729,6 @@ fn tf32_is_refused_with_the_reason_it_is_not_a_mode_of_its_own() {
 }
 
 #[test]
-fn bf16_on_the_cpu_is_refused_where_the_file_asks_for_it() {
-    let dir = TempDir::new().unwrap();
-    // In [train]: a valid file (`check` accepts it), refused once the device is the cpu.
-    let file = bad_file(
-        dir.path(),
-        "log_every = 2",
-        "log_every = 2\nprecision = \"bf16\"",
-    );
-    lab(dir.path()).arg("check").arg(&file).assert().success();
-    bad_input(
-        lab(dir.path()).args(["run", "-q"]).arg(&file),
-        &[
-            "bad.toml:19:13: train.precision: \"bf16\" cannot run on cpu",
-            "--device cuda:N",
-        ],
-    );
-    // As an axis value: the element that asks for it.
-    let file = bad_file(
-        dir.path(),
-        "\"model.dropout\" = [0.0, 0.2]",
-        "\"train.precision\" = [\"f32\", \"bf16\"]",
-    );
-    bad_input(
-        lab(dir.path())
-            .args(["run", "-q", "--device", "cpu"])
-            .arg(&file),
-        &["bad.toml:23:29: sweep.axes.\"train.precision\"[1]: \"bf16\" cannot run on cpu"],
-    );
-    // bench: the trial that asks for it, and the flag.
-    bad_input(
-        lab(dir.path()).args(["bench", "--trial", "1"]).arg(&file),
-        &["bad.toml:23:29:", "cannot run on cpu"],
-    );
-    bad_input(
-        lab(dir.path())
-            .args(["bench", "--precision", "bf16"])
-            .arg(&file),
-        &["--precision bf16: the cpu computes in f32 only"],
-    );
-    assert_nothing_written(dir.path());
-}
-
-#[test]
 fn export_of_an_unknown_metric_lists_the_valid_ones_and_writes_no_chart() {
     let dir = TempDir::new().unwrap();
     store_with_tiny(dir.path());

@@ -50,7 +50,7 @@ fn devices_lists_the_cpu_first_with_its_backend_and_a_row_for_each_gpu_backend()
             &Value::from("cpu")
         )
     );
-    assert_eq!(rows[0]["precisions"], "f32");
+    assert_eq!(rows[0]["precisions"], "f32, bf16");
     let is = |row: &Value, prefix: &str| row["device"].as_str().unwrap().starts_with(prefix);
     assert!(rows.iter().any(|r| is(r, "cuda")), "{rows:?}");
     let wgpu: Vec<&Value> = rows.iter().filter(|r| is(r, "wgpu")).collect();
@@ -59,6 +59,71 @@ fn devices_lists_the_cpu_first_with_its_backend_and_a_row_for_each_gpu_backend()
         assert_eq!(wgpu.len(), 1, "{wgpu:?}");
         let status = wgpu[0]["status"].as_str().unwrap();
         assert!(status.contains("--features wgpu"), "{status}");
+    }
+}
+
+/// The CPU flags Linux reports: a second reading of what the binary detects through CPUID.
+fn cpu_flags() -> Vec<String> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let line = info.lines().find(|l| l.starts_with("flags")).unwrap_or("");
+    line.split_whitespace().map(str::to_string).collect()
+}
+
+#[test]
+fn the_cpu_row_names_the_bf16_kernels_its_cpu_has_and_the_cap_lowers_them() {
+    let lab = Lab::new(TINY);
+    let status = |cap: Option<&str>| {
+        let mut command = lab.command(&["devices", "--format", "jsonl"]);
+        if let Some(cap) = cap {
+            command.env("DENSENET_LAB_BF16_KERNELS", cap);
+        }
+        let rows = rows_of(command);
+        rows[0]["status"].as_str().unwrap().to_string()
+    };
+    let flags = cpu_flags();
+    let has = |flag: &str| flags.iter().any(|f| f == flag);
+    let best = status(None);
+    if has("amx_bf16") && has("amx_tile") && has("avx512_bf16") {
+        assert_eq!(best, "ok (bf16 on amx_bf16)");
+        assert_eq!(status(Some("avx512_bf16")), "ok (bf16 on avx512_bf16)");
+    } else if has("avx512_bf16") {
+        assert_eq!(best, "ok (bf16 on avx512_bf16)");
+    } else {
+        assert!(best.contains("bf16 emulated"), "{best}");
+    }
+    assert!(status(Some("emulated")).contains("bf16 emulated"));
+}
+
+#[test]
+fn a_bf16_bench_on_the_cpu_runs_on_the_executor() {
+    let lab = Lab::new(TINY);
+    for cap in ["emulated", ""] {
+        let out = lab
+            .command(&[
+                "bench",
+                "exp.toml",
+                "--batch",
+                "8",
+                "--steps",
+                "2",
+                "--precision",
+                "bf16",
+            ])
+            .env("DENSENET_LAB_BF16_KERNELS", cap)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let line: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            (&line["precision"], &line["engine"], &line["device"]),
+            (
+                &Value::from("bf16"),
+                &Value::from("cpu-executor"),
+                &Value::from("cpu")
+            ),
+            "{line}"
+        );
+        assert!(line["train_images_per_sec"].as_f64().unwrap() > 0.0);
     }
 }
 

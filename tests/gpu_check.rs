@@ -155,9 +155,13 @@ fn write_mnist(dir: &Path, train: u32, test: u32) {
     }
 }
 
+/// What the stand-in's bf16 benches print before they fail.
+const STAND_IN_BF16_FAILURE: &str = "stand-in: the bf16 kernels failed to launch";
+
 /// A binary whose `devices` adds the JSON line `gpu`, and that runs `cuda:0` and `wgpu:0` on
-/// the CPU, with
-/// benches cut to batch 2 and one step: the script's whole path, in seconds.
+/// the CPU, with benches cut to batch 2 and one step: the script's whole path, in seconds.
+/// Its bf16 benches fail (exit 2, [`STAND_IN_BF16_FAILURE`] on stderr), as a GPU's can, so
+/// that the scripts' lines for a failed measurement are checked too.
 fn stand_in_binary(dir: &Path, gpu: &str) -> PathBuf {
     let path = dir.join("densenet-lab");
     let text = format!(
@@ -168,6 +172,10 @@ if [[ $1 == devices ]]; then
   echo '{gpu}'
   exit 0
 fi
+if [[ $1 == bench && " $* " == *" bf16 "* ]]; then
+  echo "error: {failure}" >&2
+  exit 2
+fi
 args=()
 for a in "$@"; do
   case $a in cuda:0|wgpu:0) a=cpu ;; 64) a=2 ;; 20) a=1 ;; esac
@@ -175,7 +183,8 @@ for a in "$@"; do
 done
 exec "$real" "${{args[@]}}"
 "#,
-        real = env!("CARGO_BIN_EXE_densenet-lab")
+        real = env!("CARGO_BIN_EXE_densenet-lab"),
+        failure = STAND_IN_BF16_FAILURE,
     );
     std::fs::write(&path, text).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -209,13 +218,13 @@ fn on_a_gpu_machine_every_measurement_becomes_a_json_line() {
             f32_line["train_images_per_sec"].as_f64().unwrap() > 0.0,
             "{f32_line}"
         );
-        // bf16 on what is really the CPU: refused, and the refusal kept as a line and a file.
+        // bf16, which the stand-in fails: the failure kept as a line and a file.
         let bf16_line = &bench[2 * i + 1];
         assert_eq!(bf16_line["precision"], "bf16");
         assert_eq!(bf16_line["exit_status"], 2, "{bf16_line}");
         let stderr_file = out.join(bf16_line["stderr"].as_str().unwrap());
         let message = std::fs::read_to_string(stderr_file).unwrap();
-        assert!(message.contains("computes in f32 only"), "{message}");
+        assert!(message.contains(STAND_IN_BF16_FAILURE), "{message}");
     }
 
     let epoch = json_lines(&out.join("mnist-epoch.jsonl"));
@@ -338,7 +347,7 @@ fn with_the_peer_the_check_runs_ours_and_pytorch_alternately_and_tabulates_ratio
     assert_eq!(order, want, "not alternating ours and the peer");
     assert_eq!(lines[0]["model"], "seed-mnist");
     assert_eq!(lines[35]["round"], 2);
-    // bf16 on what is really the CPU fails, and says so in a line.
+    // bf16, which the stand-in fails, says so in a line.
     assert_eq!(lines[3]["exit_status"], 2, "{}", lines[3]);
 
     let summary = json_lines(&out.join("vs-torch-summary.jsonl"));

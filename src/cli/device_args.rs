@@ -136,15 +136,23 @@ pub fn devices_table(tune_cache: &Path) -> Rows {
         json!("flex"),
         json!("cpu"),
         Value::Null,
-        json!(Precision::list(
-            Precision::ALL.into_iter().filter(|p| p.runs_on_cpu())
-        )),
-        json!("ok"),
+        json!(Precision::list(Precision::ALL)),
+        json!(cpu_status(train::Bf16Kernels::detect())),
         Value::Null,
     ]);
     cuda_rows(&mut rows, &cache);
     wgpu_rows(&mut rows, &cache);
     rows
+}
+
+/// The CPU's status: which kernels its bf16 products run on, from what it detects.
+fn cpu_status(kernels: train::Bf16Kernels) -> String {
+    match kernels {
+        train::Bf16Kernels::Emulated => {
+            "ok (bf16 emulated with f32 FMAs: no avx512_bf16 on this CPU)".to_string()
+        }
+        native => format!("ok (bf16 on {})", native.name()),
+    }
 }
 
 fn cuda_rows(rows: &mut Rows, cache: &Value) {

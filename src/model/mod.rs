@@ -9,7 +9,7 @@ mod torch_state;
 
 pub use arch::{ArchSummary, StageShape, summarize};
 pub use densenet::DenseNet;
-pub use fast::{CpuExecutor, EvalBatch, TrainStep};
+pub use fast::{Bf16Kernels, CpuExecutor, EvalBatch, TrainStep};
 pub use layers::{DropoutSource, ForwardContext};
 pub use torch_state::{NamedTensor, load_torch_state, torch_state};
 

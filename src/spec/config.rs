@@ -246,8 +246,8 @@ pub struct TrainConfig {
 pub enum Precision {
     #[default]
     F32,
-    /// Convolution inputs and weights rounded to bfloat16, outputs back to f32. A CUDA mode:
-    /// burn's CPU backend has no bf16 arithmetic and would only round and convert.
+    /// Convolution inputs and weights rounded to bfloat16, products accumulated in f32,
+    /// outputs f32: on CUDA through burn's casts, on the CPU by the executor's bf16 kernels.
     Bf16,
 }
 
@@ -256,10 +256,6 @@ impl Precision {
 
     pub fn is_f32(&self) -> bool {
         *self == Precision::F32
-    }
-    /// Whether burn's CPU backend computes in it (a GPU runs every one).
-    pub fn runs_on_cpu(self) -> bool {
-        self.is_f32()
     }
     /// The names of `precisions`, comma-separated: what `devices` lists per device.
     pub fn list(precisions: impl IntoIterator<Item = Precision>) -> String {

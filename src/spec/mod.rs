@@ -29,7 +29,6 @@ pub use error::{Diagnostic, SpecError};
 pub use geometry::{GeometryError, feature_map_sizes, stem_output};
 pub use hash::{canonical_config_json, trial_hash};
 pub use parse::{load_experiment, parse_experiment};
-pub use precision::CPU_REASON;
 pub use template::{TEMPLATE, render_template};
 
 /// A parsed and validated experiment file.

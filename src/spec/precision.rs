@@ -7,10 +7,6 @@ use super::{Experiment, Precision, SpecError, Trial};
 
 const KEY: &str = "train.precision";
 
-/// Why a precision other than f32 is refused on the CPU: every refusal there ends with it.
-pub const CPU_REASON: &str = "the cpu computes in f32 only: burn's CPU backend has no bf16 \
-     arithmetic and would only round through f32, more slowly";
-
 impl Experiment {
     /// Refuses any precision of `trials` outside `accepted`, the precisions `device` computes,
     /// pointing at the value in the file that asked for it (the `[train]` key, or the axis

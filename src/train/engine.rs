@@ -41,6 +41,7 @@ impl Engine {
             Engine::Cpu(Box::new(CpuExecutor::new(
                 &config.model,
                 config.data.dataset,
+                config.train.precision,
             )))
         } else {
             Engine::Burn { cpu_backend }

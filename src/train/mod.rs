@@ -18,6 +18,7 @@ use backends::BackendTask;
 /// Devices are named below the engine (`devices`), so that experiment files can be checked
 /// without it.
 pub use crate::devices::ComputeDevice;
+pub use crate::model::Bf16Kernels;
 pub use backends::{
     AUTOTUNE_BUILT, GpuOptions, PrecisionSupport, TUNE_CACHE_DIR, TUNE_CACHE_ENV,
     precision_support, tune_cache_for, use_tune_cache,

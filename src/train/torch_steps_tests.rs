@@ -32,7 +32,7 @@ use super::optim::AnyOptimizer;
 use crate::data::Batch;
 use crate::model::{CpuExecutor, DenseNet, NamedTensor, load_torch_state, torch_state};
 use crate::rng::SplitMix64;
-use crate::spec::{Dataset, ModelConfig, Optimizer, TrainConfig};
+use crate::spec::{Dataset, ModelConfig, Optimizer, Precision, TrainConfig};
 
 /// A step's loss, relative to PyTorch's (measured: at most 6e-5, on the seed net with SGD).
 const LOSS_RTOL: f64 = 5e-4;
@@ -146,7 +146,7 @@ fn check(file: &str, optimizer: &str) {
         "epochs": 1, "batch_size": reference.labels[0].len(), "optimizer": opt,
     }))
     .unwrap();
-    let mut engine = Engine::Cpu(Box::new(CpuExecutor::new(&model, dataset)));
+    let mut engine = Engine::Cpu(Box::new(CpuExecutor::new(&model, dataset, Precision::F32)));
     let device = Default::default();
     // Seeded (under its lock) so that drawing the weights replaced below cannot disturb
     // another test thread drawing its own from burn's process-wide generator.

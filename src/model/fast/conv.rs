@@ -3,7 +3,8 @@
 
 use rayon::prelude::*;
 
-use super::gemm::{Mat, matmul};
+use super::bf16::{self, Bf16Rows};
+use super::gemm::{Arith, Mat, matmul};
 use super::simd;
 
 /// Below this many values a sweep runs on the calling thread.
@@ -339,11 +340,14 @@ fn forward_in_tiles(
     (c_in, c_out, n): (usize, usize, usize),
     w: Window,
     out: &mut [f32],
+    arith: Arith,
 ) -> bool {
     let mo = n * w.size_out * w.size_out;
     let taps = c_in * w.kernel * w.kernel;
     let fits = is_pointwise(w) || w.is_shift();
-    if !(fits && simd::available() && c_out <= 64 && mo >= 64) {
+    // bf16 products beat `gemm`'s f32 ones at any width, so they take wide outputs too.
+    let narrow = c_out <= 64 || matches!(arith, Arith::Bf16(_));
+    if !(fits && simd::available() && narrow && mo >= 64) {
         return false;
     }
     let rows = |row: usize, j0: usize, dst: &mut [f32]| {
@@ -357,14 +361,14 @@ fn forward_in_tiles(
         }
     };
     let weight_at = |i: usize, kk: usize| weight[i * taps + kk];
-    simd::nn_rows(
-        out,
-        (c_out, mo, taps),
-        weight_at,
-        rows,
-        false,
-        parallel(mo * taps),
-    );
+    let dims = (c_out, mo, taps);
+    match arith {
+        Arith::F32 => simd::nn_rows(out, dims, weight_at, rows, false, parallel(mo * taps)),
+        Arith::Bf16(kernels) => {
+            let parallel = parallel(mo * taps);
+            bf16::nn_rows(kernels, out, dims, weight_at, rows, false, parallel);
+        }
+    }
     true
 }
 
@@ -380,8 +384,9 @@ pub(super) fn norm_relu_conv_forward(
     mapped: &mut Vec<f32>,
     col: &mut Vec<f32>,
     out: &mut [f32],
+    arith: Arith,
 ) {
-    if forward_in_tiles(weight, x, Some(map), (c_in, c_out, n), w, out) {
+    if forward_in_tiles(weight, x, Some(map), (c_in, c_out, n), w, out, arith) {
         return;
     }
     let area = n * w.size_in * w.size_in;
@@ -390,7 +395,7 @@ pub(super) fn norm_relu_conv_forward(
         dst.copy_from_slice(src);
         map.apply_in_place(c, dst);
     }
-    conv_forward(weight, mapped, (c_in, c_out, n), w, col, out);
+    conv_forward(weight, mapped, (c_in, c_out, n), w, col, out, arith);
 }
 
 /// A convolution's weights `[C_out, C_in * K * K]` applied to `x` (`[C_in, N, S, S]`):
@@ -402,10 +407,11 @@ pub(super) fn conv_forward(
     w: Window,
     col: &mut Vec<f32>,
     out: &mut [f32],
+    arith: Arith,
 ) {
     let mo = n * w.size_out * w.size_out;
     let taps = c_in * w.kernel * w.kernel;
-    if !is_pointwise(w) && forward_in_tiles(weight, x, None, (c_in, c_out, n), w, out) {
+    if !is_pointwise(w) && forward_in_tiles(weight, x, None, (c_in, c_out, n), w, out, arith) {
         return;
     }
     let rhs = if is_pointwise(w) {
@@ -415,11 +421,12 @@ pub(super) fn conv_forward(
         im2col(x, c_in, n, w, col);
         Mat::new(col, taps, mo)
     };
-    matmul(out, Mat::new(weight, c_out, taps), rhs, false);
+    matmul(out, Mat::new(weight, c_out, taps), rhs, false, arith);
 }
 
 /// Gradients of [`conv_forward`] given `dy` (`[C_out, N, So, So]`): the weight gradient is
-/// written; the input gradient is added to `dx` when it is wanted.
+/// written, and the input gradient into `dx` when it is wanted (overwritten, so that callers
+/// need not clear a buffer of every input channel first).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn conv_backward(
     weight: &[f32],
@@ -430,27 +437,38 @@ pub(super) fn conv_backward(
     col: &mut Vec<f32>,
     dweight: &mut [f32],
     dx: Option<&mut [f32]>,
+    arith: Arith,
 ) {
     let mo = n * w.size_out * w.size_out;
     let taps = c_in * w.kernel * w.kernel;
     if w.is_shift() && !is_pointwise(w) && simd::available() && c_in <= 64 {
-        shifted_backward(weight, x, dy, (c_in, c_out, n), w, col, dweight, dx);
+        shifted_backward(
+            weight,
+            x,
+            dy,
+            (c_in, c_out, n),
+            w,
+            col,
+            (dweight, dx),
+            arith,
+        );
         return;
     }
     let dy = Mat::new(dy, c_out, mo);
     let weight = Mat::new(weight, c_out, taps);
     if is_pointwise(w) {
-        matmul(dweight, dy, Mat::new(x, c_in, mo).t(), false);
+        matmul(dweight, dy, Mat::new(x, c_in, mo).t(), false, arith);
         if let Some(dx) = dx {
-            matmul(dx, weight.t(), dy, true);
+            matmul(dx, weight.t(), dy, false, arith);
         }
         return;
     }
     col.resize(taps * mo, 0.0);
     im2col(x, c_in, n, w, col);
-    matmul(dweight, dy, Mat::new(col, taps, mo).t(), false);
+    matmul(dweight, dy, Mat::new(col, taps, mo).t(), false, arith);
     if let Some(dx) = dx {
-        matmul(col, weight.t(), dy, false);
+        matmul(col, weight.t(), dy, false, arith);
+        dx[..c_in * n * w.size_in * w.size_in].fill(0.0);
         col2im_add(col, c_in, n, w, dx);
     }
 }
@@ -467,8 +485,8 @@ fn shifted_backward(
     (c_in, c_out, n): (usize, usize, usize),
     w: Window,
     scratch: &mut Vec<f32>,
-    dweight: &mut [f32],
-    dx: Option<&mut [f32]>,
+    (dweight, dx): (&mut [f32], Option<&mut [f32]>),
+    arith: Arith,
 ) {
     let (k, mo) = (w.kernel, n * w.size_out * w.size_out);
     let (kk2, taps) = (k * k, c_in * k * k);
@@ -486,22 +504,33 @@ fn shifted_backward(
         masked.chunks_mut(mo).enumerate().for_each(fill);
     }
     let masked = &*masked;
+    // The operands of the weight gradients in bf16, converted once for the nine taps.
+    let native = match arith {
+        Arith::Bf16(kernels) if kernels.native() => Some((
+            Bf16Rows::convert(masked, mo),
+            Bf16Rows::convert(&x[..c_in * mo], mo),
+        )),
+        _ => None,
+    };
     for tap in 0..kk2 {
         let shift = w.shift(tap / k, tap % k);
         // Outputs p whose input p + shift lies in the buffer; the others are masked anyway.
         let lo = (-shift).max(0) as usize;
         let hi = (mo as isize - shift.max(0)).max(lo as isize) as usize;
         if hi > lo {
-            let a = &masked[tap * c_out * mo + lo..];
-            let b = &x[(lo as isize + shift) as usize..];
-            let work = c_out * c_in * (hi - lo);
-            simd::nt_strided(
-                tap_grad,
-                (c_out, c_in, hi - lo),
-                (a, mo),
-                (b, mo),
-                parallel(work),
-            );
+            let (a_at, b_at) = (tap * c_out * mo + lo, (lo as isize + shift) as usize);
+            let (a, b) = (&masked[a_at..], &x[b_at..]);
+            let dims = (c_out, c_in, hi - lo);
+            let parallel = parallel(c_out * c_in * (hi - lo));
+            match (&native, arith) {
+                (Some((ma, xa)), _) => {
+                    bf16::nt_native(tap_grad, dims, (ma, a_at), (xa, b_at), parallel)
+                }
+                (None, Arith::Bf16(kernels)) => {
+                    bf16::nt_strided(kernels, tap_grad, dims, (a, mo), (b, mo), parallel)
+                }
+                (None, Arith::F32) => simd::nt_strided(tap_grad, dims, (a, mo), (b, mo), parallel),
+            }
         } else {
             tap_grad.fill(0.0);
         }
@@ -521,15 +550,13 @@ fn shifted_backward(
             let (tap, co) = (r / c_out, r % c_out);
             weight[co * taps + c * kk2 + tap]
         };
-        let work = mo * kk2 * c_out;
-        simd::nn_rows(
-            dx,
-            (c_in, mo, kk2 * c_out),
-            weight_at,
-            rows,
-            true,
-            parallel(work),
-        );
+        let (dims, parallel) = ((c_in, mo, kk2 * c_out), parallel(mo * kk2 * c_out));
+        match arith {
+            Arith::F32 => simd::nn_rows(dx, dims, weight_at, rows, false, parallel),
+            Arith::Bf16(kernels) => {
+                bf16::nn_rows(kernels, dx, dims, weight_at, rows, false, parallel)
+            }
+        }
     }
 }
 

@@ -4,7 +4,16 @@
 
 use gemm::Parallelism;
 
+use super::bf16::{self, Bf16Kernels};
 use super::simd;
+
+/// What a product computes in: f32, or bf16 operands accumulated in f32 (on the kernels
+/// this CPU has).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Arith {
+    F32,
+    Bf16(Bf16Kernels),
+}
 
 /// A read-only matrix view over a slice: element `(i, j)` at `i * row_stride + j * col_stride`.
 #[derive(Clone, Copy)]
@@ -58,8 +67,52 @@ impl<'a> Mat<'a> {
 /// more than it saves.
 const PARALLEL_MIN_MACS: usize = 1 << 18;
 
-/// `dst = a * b` (or `dst += a * b` when `accumulate`), `dst` row-major `a.rows x b.cols`.
-pub(super) fn matmul(dst: &mut [f32], a: Mat<'_>, b: Mat<'_>, accumulate: bool) {
+/// `dst = a * b` (or `dst += a * b` when `accumulate`), `dst` row-major `a.rows x b.cols`,
+/// in `arith`.
+pub(super) fn matmul(dst: &mut [f32], a: Mat<'_>, b: Mat<'_>, accumulate: bool, arith: Arith) {
+    match arith {
+        Arith::F32 => matmul_f32(dst, a, b, accumulate),
+        Arith::Bf16(kernels) => matmul_bf16(dst, a, b, accumulate, kernels),
+    }
+}
+
+/// [`matmul`] over bf16 operands: the bf16 kernels where the shape suits them, else the
+/// operands rounded into dense copies and multiplied in f32 (the same arithmetic).
+fn matmul_bf16(dst: &mut [f32], a: Mat<'_>, b: Mat<'_>, accumulate: bool, kernels: Bf16Kernels) {
+    assert_eq!(a.cols, b.rows, "inner dimensions of a matrix product");
+    let (m, n, k) = (a.rows, b.cols, a.cols);
+    let parallel = m * n * k >= PARALLEL_MIN_MACS && rayon::current_num_threads() > 1;
+    if simd::available() && m > 0 && k > 0 {
+        if b.row_major() && n >= 64 {
+            let rows = |kk: usize, j0: usize, row: &mut [f32]| {
+                row.copy_from_slice(&b.data[kk * n + j0..][..row.len()]);
+            };
+            bf16::nn_rows(
+                kernels,
+                dst,
+                (m, n, k),
+                |i, kk| a.at(i, kk),
+                rows,
+                accumulate,
+                parallel,
+            );
+            return;
+        }
+        if !accumulate && a.row_major() && b.t().row_major() && k >= 64 {
+            bf16::nt_strided(kernels, dst, (m, n, k), (a.data, k), (b.data, k), parallel);
+            return;
+        }
+    }
+    let rounded = |v: Mat<'_>| -> Vec<f32> {
+        (0..v.rows * v.cols)
+            .map(|q| bf16::round(v.at(q / v.cols, q % v.cols)))
+            .collect()
+    };
+    let (ra, rb) = (rounded(a), rounded(b));
+    matmul_f32(dst, Mat::new(&ra, m, k), Mat::new(&rb, k, n), accumulate);
+}
+
+fn matmul_f32(dst: &mut [f32], a: Mat<'_>, b: Mat<'_>, accumulate: bool) {
     assert_eq!(a.cols, b.rows, "inner dimensions of a matrix product");
     let (m, n, k) = (a.rows, b.cols, a.cols);
     assert!(

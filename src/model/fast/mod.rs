@@ -7,6 +7,10 @@
 //! storing it. The burn model ([`super::DenseNet`]) stays the reference implementation and
 //! the GPU path; the tests hold the two to the same logits, loss and gradients.
 
+mod amx;
+mod bf16;
+#[cfg(test)]
+mod bf16_tests;
 mod bridge;
 mod conv;
 mod gemm;
@@ -23,6 +27,8 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use super::DenseNet;
 use crate::rng::SplitMix64;
 use crate::spec::{Dataset, ModelConfig, Precision};
+pub use bf16::Bf16Kernels;
+use gemm::Arith;
 use net::{Mode, Passes};
 use plan::{HostParams, Plan};
 
@@ -50,16 +56,21 @@ pub struct CpuExecutor {
 }
 
 impl CpuExecutor {
-    /// Whether the executor computes what `precision` asks for (it computes in f32).
+    /// Whether the executor computes what `precision` asks for: f32, and bf16 on the
+    /// kernels [`Bf16Kernels::detect`] finds (natively or emulated, so on any CPU).
     pub fn supports(precision: Precision) -> bool {
-        precision == Precision::F32
+        matches!(precision, Precision::F32 | Precision::Bf16)
     }
 
-    pub fn new(model: &ModelConfig, dataset: Dataset) -> Self {
+    pub fn new(model: &ModelConfig, dataset: Dataset, precision: Precision) -> Self {
         let plan = Plan::new(model, dataset);
         let params = HostParams::zeros(&plan, true);
+        let arith = match precision {
+            Precision::F32 => Arith::F32,
+            Precision::Bf16 => Arith::Bf16(Bf16Kernels::detect()),
+        };
         Self {
-            passes: Passes::new(plan),
+            passes: Passes::new(plan, arith),
             params,
         }
     }

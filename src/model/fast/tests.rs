@@ -14,16 +14,16 @@ use crate::model::{DenseNet, ForwardContext};
 use crate::rng::SplitMix64;
 use crate::spec::{Dataset, ModelConfig, Precision, Stem, Transition};
 
-type AD = Autodiff<Flex>;
+pub(super) type AD = Autodiff<Flex>;
 
-struct Variant {
-    name: &'static str,
-    model: ModelConfig,
-    dataset: Dataset,
+pub(super) struct Variant {
+    pub name: &'static str,
+    pub model: ModelConfig,
+    pub dataset: Dataset,
 }
 
 /// The model tests' configuration, with `dropout`.
-fn model(
+pub(super) fn model(
     k: usize,
     blocks: &[usize],
     stem: Stem,
@@ -42,7 +42,7 @@ fn model(
 /// Both stems (with and without the max-pool), bottleneck and basic layers, growth and
 /// compression transitions, odd map sizes (7 -> 3), one and three input channels, dropout
 /// off and on, narrow and wide layers.
-fn variants() -> Vec<Variant> {
+pub(super) fn variants() -> Vec<Variant> {
     use Stem::{Cifar, Imagenet};
     use Transition::{Compression, Growth};
     vec![
@@ -100,14 +100,14 @@ fn variants() -> Vec<Variant> {
     ]
 }
 
-fn host_values(n: usize, seed: u64, spread: f32) -> Vec<f32> {
+pub(super) fn host_values(n: usize, seed: u64, spread: f32) -> Vec<f32> {
     let mut rng = SplitMix64::new(seed);
     (0..n)
         .map(|_| spread * (2.0 * rng.unit_f64() as f32 - 1.0))
         .collect()
 }
 
-fn batch(dataset: Dataset, n: usize, seed: u64) -> (Vec<f32>, Vec<i64>) {
+pub(super) fn batch(dataset: Dataset, n: usize, seed: u64) -> (Vec<f32>, Vec<i64>) {
     let size = dataset.image_size();
     let images = host_values(n * dataset.channels() * size * size, seed, 1.5);
     let mut rng = SplitMix64::new(seed + 1);
@@ -117,7 +117,7 @@ fn batch(dataset: Dataset, n: usize, seed: u64) -> (Vec<f32>, Vec<i64>) {
     (images, labels)
 }
 
-fn tensors(
+pub(super) fn tensors(
     dataset: Dataset,
     images: &[f32],
     labels: &[i64],
@@ -133,13 +133,13 @@ fn tensors(
     )
 }
 
-fn to_vec<const D: usize>(t: Tensor<Flex, D>) -> Vec<f32> {
+pub(super) fn to_vec<const D: usize>(t: Tensor<Flex, D>) -> Vec<f32> {
     t.into_data().into_vec::<f32>().unwrap()
 }
 
 /// `|a - b| <= tol * max|b|` over the whole tensor: summation order differs between the two
 /// paths, so single values near zero differ by more than `tol` of themselves.
-fn assert_close(what: &str, a: &[f32], b: &[f32], tol: f32) {
+pub(super) fn assert_close(what: &str, a: &[f32], b: &[f32], tol: f32) {
     assert_eq!(a.len(), b.len(), "{what}: lengths");
     let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-6);
     let worst = a
@@ -154,7 +154,7 @@ fn assert_close(what: &str, a: &[f32], b: &[f32], tol: f32) {
 }
 
 /// The tolerance the issue sets: 1e-4 of the tensor's scale.
-const TOLERANCE: f32 = 1e-4;
+pub(super) const TOLERANCE: f32 = 1e-4;
 
 #[test]
 fn one_training_step_equals_the_burn_model_for_every_variant() {
@@ -173,7 +173,7 @@ fn one_training_step_equals_the_burn_model_for_every_variant() {
         let ref_loss = loss.clone().into_scalar();
         let ref_grads = GradientsParams::from_grads(loss.backward(), &reference);
 
-        let mut executor = CpuExecutor::new(&v.model, v.dataset);
+        let mut executor = CpuExecutor::new(&v.model, v.dataset, Precision::F32);
         let step = executor.train_step(
             &fast_model,
             &images,
@@ -242,7 +242,7 @@ fn dropout_masks_come_from_the_generator() {
     let m = model(4, &[2], Stem::Cifar, None, true, Transition::Growth, 0.5);
     let net = DenseNet::<AD>::seeded(&m, Dataset::Mnist, 2, &device);
     let (images, labels) = batch(Dataset::Mnist, 4, 3);
-    let mut executor = CpuExecutor::new(&m, Dataset::Mnist);
+    let mut executor = CpuExecutor::new(&m, Dataset::Mnist, Precision::F32);
     let a = executor.train_step(&net, &images, &labels, &mut SplitMix64::new(1), &device);
     let b = executor.train_step(&net, &images, &labels, &mut SplitMix64::new(2), &device);
     assert_ne!(a.loss, b.loss, "different masks give different losses");
@@ -322,7 +322,7 @@ fn gradients_of_the_executor_match_finite_differences() {
                 .collect();
         }
         let (images, labels) = batch(dataset, 6, 4);
-        let mut passes = Passes::new(plan.clone());
+        let mut passes = Passes::new(plan.clone(), super::gemm::Arith::F32);
         let mut p = params.clone();
         let mut unused = SplitMix64::new(0);
         let logits = passes.forward(&mut p, &images, labels.len(), Mode::Train(&mut unused));
@@ -359,7 +359,7 @@ fn gradients_of_the_executor_match_finite_differences() {
 }
 
 /// `a * b` by the definition, in f64: the reference for the SIMD kernels.
-fn naive(
+pub(super) fn naive(
     m: usize,
     n: usize,
     k: usize,

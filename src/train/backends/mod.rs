@@ -62,19 +62,12 @@ pub struct PrecisionSupport {
     pub reason: String,
 }
 
-/// What `device` computes in. burn's CPU backend has no bf16 arithmetic; CUDA has it (burn
-/// does not ask the driver here, so that checking a sweep opens no GPU context); a wgpu
-/// adapter is asked, which opens it.
+/// What `device` computes in. The CPU executor computes every precision (bf16 on its own
+/// kernels); CUDA has them all (burn does not ask the driver here, so that checking a sweep
+/// opens no GPU context); a wgpu adapter is asked, which opens it.
 pub fn precision_support(device: ComputeDevice) -> Result<PrecisionSupport> {
     match device {
-        ComputeDevice::Cpu => Ok(PrecisionSupport {
-            accepted: Precision::ALL
-                .into_iter()
-                .filter(|p| p.runs_on_cpu())
-                .collect(),
-            reason: crate::spec::CPU_REASON.to_string(),
-        }),
-        ComputeDevice::Cuda(_) => Ok(PrecisionSupport {
+        ComputeDevice::Cpu | ComputeDevice::Cuda(_) => Ok(PrecisionSupport {
             accepted: Precision::ALL.to_vec(),
             reason: String::new(),
         }),

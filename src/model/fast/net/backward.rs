@@ -2,7 +2,7 @@
 //! the transitions and the stem.
 
 use super::super::conv::{Window, avg_pool_backward, conv_backward, max_pool_backward};
-use super::super::gemm::{Mat, matmul};
+use super::super::gemm::{Arith, Mat, matmul};
 use super::super::norm::{norm_relu, norm_relu_backward};
 use super::super::plan::HostParams;
 use super::{Passes, apply_mask, resized};
@@ -12,6 +12,7 @@ impl Passes {
     /// parameter, written into `grads`, after a training-mode [`Passes::forward`].
     pub fn backward(&mut self, params: &HostParams, grad_logits: &[f32], grads: &mut HostParams) {
         let (plan, t, s) = (&self.plan, &self.tape, &mut self.scratch);
+        let arith = self.arith;
         let n = t.n;
         let p = plan.dropout;
         let (c, hw) = (plan.head_channels(), plan.head_size() * plan.head_size());
@@ -24,6 +25,7 @@ impl Passes {
             Mat::new(&t.pooled, c, n),
             dl,
             false,
+            Arith::F32,
         );
         grads.classifier_bias.fill(0.0);
         for row in grad_logits.chunks(classes).take(n) {
@@ -37,6 +39,7 @@ impl Passes {
             Mat::new(&params.classifier_weight, c, classes),
             dl.t(),
             false,
+            Arith::F32,
         );
         let dz = resized(&mut s.grad_src, c * n * hw);
         for (row, &g) in dz.chunks_mut(hw.max(1)).zip(s.grad_mid.iter()) {
@@ -79,7 +82,7 @@ impl Passes {
                 match (&lp.bottleneck, &mut lg.bottleneck, block.bottleneck) {
                     (Some(unit), Some(unit_grad), Some(mid)) => {
                         norm_relu(&lt.norm_mid, &lt.mid, resized(&mut s.activated, mid * m), m);
-                        resized(&mut s.grad_src, mid * m).fill(0.0);
+                        resized(&mut s.grad_src, mid * m);
                         conv_backward(
                             &lp.conv.weight,
                             &s.activated,
@@ -89,6 +92,7 @@ impl Passes {
                             &mut s.col,
                             &mut lg.conv.weight,
                             Some(&mut s.grad_src),
+                            arith,
                         );
                         let grad_mid = resized(&mut s.grad_mid, mid * m);
                         let g = &mut lg.conv.norm;
@@ -105,7 +109,7 @@ impl Passes {
                         );
                         apply_mask(grad_mid, &lt.mask_mid, p);
                         norm_relu(&lt.norm_in, x, resized(&mut s.activated, c_in * m), m);
-                        resized(&mut s.grad_src, c_in * m).fill(0.0);
+                        resized(&mut s.grad_src, c_in * m);
                         conv_backward(
                             &unit.weight,
                             &s.activated,
@@ -115,6 +119,7 @@ impl Passes {
                             &mut s.col,
                             &mut unit_grad.weight,
                             Some(&mut s.grad_src),
+                            arith,
                         );
                         let g = &mut unit_grad.norm;
                         norm_relu_backward(
@@ -131,7 +136,7 @@ impl Passes {
                     }
                     _ => {
                         norm_relu(&lt.norm_in, x, resized(&mut s.activated, c_in * m), m);
-                        resized(&mut s.grad_src, c_in * m).fill(0.0);
+                        resized(&mut s.grad_src, c_in * m);
                         conv_backward(
                             &lp.conv.weight,
                             &s.activated,
@@ -141,6 +146,7 @@ impl Passes {
                             &mut s.col,
                             &mut lg.conv.weight,
                             Some(&mut s.grad_src),
+                            arith,
                         );
                         let g = &mut lg.conv.norm;
                         norm_relu_backward(
@@ -184,7 +190,7 @@ impl Passes {
                 resized(&mut s.activated, tp.c_in * m_prev),
                 m_prev,
             );
-            resized(&mut s.grad_src, tp.c_in * m_prev).fill(0.0);
+            resized(&mut s.grad_src, tp.c_in * m_prev);
             conv_backward(
                 &unit.weight,
                 &s.activated,
@@ -194,6 +200,7 @@ impl Passes {
                 &mut s.col,
                 &mut ug.weight,
                 Some(&mut s.grad_src),
+                arith,
             );
             norm_relu_backward(
                 &tt.norm,
@@ -230,6 +237,7 @@ impl Passes {
             &mut s.col,
             &mut grads.stem,
             None,
+            arith,
         );
     }
 }

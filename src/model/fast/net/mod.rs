@@ -11,7 +11,7 @@
 mod backward;
 
 use super::conv::{Window, avg_pool, conv_forward, max_pool, norm_relu_conv_forward};
-use super::gemm::{Mat, matmul};
+use super::gemm::{Arith, Mat, matmul};
 use super::norm::{Norm, NormParams, norm_relu};
 use super::plan::{HostParams, Plan};
 use crate::rng::SplitMix64;
@@ -71,6 +71,8 @@ struct Scratch {
 /// Runs the network of one [`Plan`] on the host.
 pub(super) struct Passes {
     pub plan: Plan,
+    /// What the convolutions compute in; the classifier stays f32, as in the burn model.
+    pub arith: Arith,
     tape: Tape,
     scratch: Scratch,
 }
@@ -127,7 +129,7 @@ fn apply_mask(x: &mut [f32], mask: &[bool], p: f64) {
 }
 
 impl Passes {
-    pub fn new(plan: Plan) -> Self {
+    pub fn new(plan: Plan, arith: Arith) -> Self {
         let tape = Tape {
             layers: plan
                 .blocks
@@ -148,6 +150,7 @@ impl Passes {
         };
         Self {
             plan,
+            arith,
             tape,
             scratch,
         }
@@ -163,6 +166,7 @@ impl Passes {
         mut mode: Mode<'_>,
     ) -> &[f32] {
         let (plan, t, s) = (&self.plan, &mut self.tape, &mut self.scratch);
+        let arith = self.arith;
         let train = matches!(mode, Mode::Train(_));
         let p = plan.dropout;
         t.n = n;
@@ -183,7 +187,15 @@ impl Passes {
         match stem.pool {
             Some(pool) => {
                 let out = resized(&mut t.stem_out, stem.c_out * m_stem);
-                conv_forward(&params.stem, &t.images, shape, stem.conv, &mut s.col, out);
+                conv_forward(
+                    &params.stem,
+                    &t.images,
+                    shape,
+                    stem.conv,
+                    &mut s.col,
+                    out,
+                    arith,
+                );
                 let pooled = stem.c_out * n * pool.size_out * pool.size_out;
                 t.argmax.resize(pooled, 0);
                 max_pool(
@@ -202,6 +214,7 @@ impl Passes {
                 stem.conv,
                 &mut s.col,
                 &mut t.features[0],
+                arith,
             ),
         }
         for (b, block) in plan.blocks.iter().enumerate() {
@@ -230,6 +243,7 @@ impl Passes {
                             &mut s.activated,
                             &mut s.col,
                             y,
+                            arith,
                         );
                         dropout(y, (mid, n, hw), p, &mut mode, &mut lt.mask_mid);
                         lt.norm_mid = normalize(&mut lp.conv.norm, &lt.mid, m, train);
@@ -249,6 +263,7 @@ impl Passes {
                     &mut s.activated,
                     &mut s.col,
                     out,
+                    arith,
                 );
                 dropout(out, (block.growth, n, hw), p, &mut mode, &mut lt.mask_out);
             }
@@ -268,6 +283,7 @@ impl Passes {
                     &mut s.activated,
                     &mut s.col,
                     y,
+                    arith,
                 );
                 dropout(y, (tp.c_out, n, hw), p, &mut mode, &mut tt.mask);
                 avg_pool(y, tp.c_out, n, tp.pool, &mut next[0]);
@@ -288,6 +304,7 @@ impl Passes {
             Mat::new(&t.pooled, c, n).t(),
             Mat::new(&params.classifier_weight, c, plan.classes),
             false,
+            Arith::F32,
         );
         for row in logits.chunks_mut(plan.classes) {
             for (v, b) in row.iter_mut().zip(&params.classifier_bias) {
