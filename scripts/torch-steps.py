@@ -6,7 +6,13 @@ weights and the batch-norm running statistics. Dropout is off, so both sides com
 function; only float summation order differs.
 
 Usage (the peer's venv: bash ../shared/peers/setup.sh):
-    /tmp/peer-venv/bin/python scripts/torch-steps.py [--data ../shared/data/mnist] [--out tests/fixtures/torch-steps]
+    /tmp/peer-venv/bin/python scripts/torch-steps.py [--data ../shared/data/mnist] [--out tests/fixtures/torch-steps] [--only f32|bf16]
+
+`--only bf16` keeps an existing file's f32 runs and (re)writes only the autocast ones, after
+checking that the initial weights and batches it would write are the file's: PyTorch's f32
+SGD run moves by a few percent of its updates between CPUs (oneDNN's kernels differ), so the
+f32 runs stay those the tests' tolerances were measured on (AMD EPYC, 2026-12-01); the bf16
+runs were added on an Intel Xeon with AMX (2026-12-07).
 
 Networks (the peer's torch_densenet.py builds them):
   seed-mnist  the seed's MNIST net (7x7/2 stem + 3x3/2 max-pool, blocks 4-4 with transitions
@@ -18,7 +24,8 @@ Networks (the peer's torch_densenet.py builds them):
 The file format is safetensors, written here with the standard library (8-byte little-endian
 header length, a JSON header, the raw little-endian tensors), so the peer needs no extra package.
 Tensor names: init/<name>, <optimizer>/<name> (final state) with PyTorch's state_dict names,
-batch<t>/images, batch<t>/labels, <optimizer>/loss. The header's metadata holds the model,
+batch<t>/images, batch<t>/labels, <optimizer>/loss; and <optimizer>-bf16/... for the same
+steps under torch.autocast("cpu", dtype=torch.bfloat16), the peer's `--amp bf16`. The header's metadata holds the model,
 the dataset and each optimizer as densenet-lab's config JSON.
 """
 import argparse
@@ -104,10 +111,27 @@ def write_safetensors(path, tensors, metadata):
             f.write(b)
 
 
+def read_safetensors(path):
+    """The tensors and metadata of a file `write_safetensors` wrote."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    metadata = header.pop("__metadata__", {})
+    dtypes = {"F32": np.float32, "F64": np.float64, "I64": np.int64}
+    tensors = {}
+    for name, h in header.items():
+        start, end = h["data_offsets"]
+        values = np.frombuffer(raw[8 + n + start:8 + n + end], dtypes[h["dtype"]])
+        tensors[name] = torch.from_numpy(values.reshape(h["shape"]).copy())
+    return tensors, metadata
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=os.path.join(HERE, "..", "..", "shared", "data", "mnist"))
     ap.add_argument("--out", default=os.path.join(HERE, "..", "tests", "fixtures", "torch-steps"))
+    ap.add_argument("--only", choices=["f32", "bf16"], default=None)
     args = ap.parse_args()
     torch.set_num_threads(1)  # one summation order, run to run
     os.makedirs(args.out, exist_ok=True)
@@ -122,7 +146,21 @@ def main():
             tensors[f"batch{t}/images"], tensors[f"batch{t}/labels"] = x, y
         metadata = dict(model=json.dumps(net["model"]), dataset=net["dataset"], steps=str(STEPS),
                         torch=torch.__version__, generator="scripts/torch-steps.py")
-        for opt_name, (spec, make) in OPTIMIZERS.items():
+        path = os.path.join(args.out, f"{name}.safetensors")
+        kept = {}
+        if args.only:
+            kept, old_meta = read_safetensors(path)
+            for k, v in tensors.items():
+                assert torch.equal(kept[k], v), f"{path}: {k} is not what this run starts from"
+            keep = (lambda k: "-bf16/" not in k) if args.only == "bf16" else (lambda k: "-bf16/" in k)
+            kept = {k: v for k, v in kept.items() if keep(k) and not k.startswith(("init/", "batch"))}
+            metadata = {**old_meta, **{k: v for k, v in metadata.items() if k != "torch"},
+                        f"torch-{args.only}": torch.__version__}
+        wanted = [args.only == "bf16"] if args.only else [False, True]
+        runs = [(o, bf16) for bf16 in wanted for o in OPTIMIZERS]
+        for opt_name, bf16 in runs:
+            spec, make = OPTIMIZERS[opt_name]
+            key = f"{opt_name}-bf16" if bf16 else opt_name
             model.load_state_dict({**init, **{k: v for k, v in model.state_dict().items()
                                               if k.endswith("num_batches_tracked")}})
             for m in model.modules():
@@ -132,17 +170,18 @@ def main():
             opt = make(model.parameters())
             losses = []
             for x, y in batches:
-                loss = F.cross_entropy(model(x), y)
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                    logits = model(x)
+                loss = F.cross_entropy(logits.float(), y)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
                 losses.append(loss.item())
-            tensors[f"{opt_name}/loss"] = torch.tensor(losses, dtype=torch.float64)
-            tensors.update({f"{opt_name}/{k}": v for k, v in state(model).items()})
+            tensors[f"{key}/loss"] = torch.tensor(losses, dtype=torch.float64)
+            tensors.update({f"{key}/{k}": v.float() for k, v in state(model).items()})
             metadata[f"optimizer/{opt_name}"] = json.dumps(spec)
-            print(f"{name} {opt_name}: losses {['%.6f' % l for l in losses]}")
-        path = os.path.join(args.out, f"{name}.safetensors")
-        write_safetensors(path, tensors, metadata)
+            print(f"{name} {key}: losses {['%.6f' % l for l in losses]}")
+        write_safetensors(path, {**tensors, **kept}, metadata)
         print(f"wrote {path} ({os.path.getsize(path) / 1e3:.0f} kB)")
 
 
