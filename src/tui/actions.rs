@@ -7,7 +7,6 @@ use std::process::{Command as Process, Stdio};
 use super::app::{App, Paths, View};
 use super::editor::Editor;
 use super::jobs::{Jobs, Outcome};
-use super::poll::rescan_files;
 use super::views::curves;
 use crate::plot;
 use crate::store::{QueryResult, RunStatus, Store, StoreError};
@@ -50,6 +49,45 @@ pub fn read_experiment_file(path: &Path) -> std::io::Result<String> {
         )));
     }
     fs::read_to_string(path)
+}
+
+/// Lists `*.toml` in the experiments folder (sorted); returns whether the list changed.
+pub fn rescan_files(app: &mut App) -> bool {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&app.paths.experiments_dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    if files == app.files.files {
+        return false;
+    }
+    app.files.files = files;
+    app.files.cursor = app
+        .files
+        .cursor
+        .min(app.files.files.len().saturating_sub(1));
+    true
+}
+
+/// Reads the highlighted file for the Experiments view's preview, once per file; returns
+/// whether the preview changed.
+pub fn sync_preview(app: &mut App) -> bool {
+    if app.view != View::Experiments {
+        return false;
+    }
+    let Some(path) = app.highlighted_file().cloned() else {
+        return false;
+    };
+    if app.files.preview.as_ref().is_some_and(|p| p.0 == path) {
+        return false;
+    }
+    let text = read_experiment_file(&path)
+        .unwrap_or_else(|e| format!("cannot read {}: {e}", path.display()));
+    app.files.preview = Some((path, text));
+    true
 }
 
 pub fn open_editor(app: &mut App, path: &Path) {

@@ -174,7 +174,7 @@ fn detail_view_shows_config_size_device_and_error() {
     key(&mut app, KeyCode::Char('j'));
     key(&mut app, KeyCode::Enter);
     assert_eq!(app.view, View::Detail);
-    p.sync(&mut app);
+    sync(&mut p, &mut app);
     let l = lines(&render(&mut app, 100, 30));
     find_line(&l, "run #3");
     find_line(&l, "1.2k params · 5.60M FLOPs/image");
@@ -338,7 +338,7 @@ fn no_color_means_no_coloured_cell_in_any_view() {
     app.runs_view.selected.extend([1, 2, 3]);
     for v in View::ALL {
         app.view = v;
-        p.sync(&mut app);
+        sync(&mut p, &mut app);
         for help in [false, true] {
             app.help = help;
             let buf = render(&mut app, 100, 30);
