@@ -31,8 +31,10 @@ fn slug(s: &str) -> String {
         .collect()
 }
 
-/// Largest experiment file the preview and the editor read (a real one is a few KiB).
-pub const MAX_FILE: u64 = 1 << 20;
+/// Largest experiment file the preview and the editor read. A real one is a few KiB; a
+/// sweep with a 200,000-value axis (the editor's worst case the dashboard must stay usable
+/// on: its check runs on a worker) is about 1.3 MB.
+pub const MAX_FILE: u64 = 4 << 20;
 
 /// Reads an experiment file for the preview or the editor on the UI thread, so only a
 /// regular file of at most [`MAX_FILE`] bytes: a FIFO named `x.toml` would block the
@@ -108,8 +110,11 @@ pub fn save_editor(app: &mut App) -> bool {
             ed.dirty = false;
             let path = ed.path.clone();
             let problems = ed.diagnostics.len();
+            let checking = ed.checking();
             app.files.preview = Some((path.clone(), text));
-            if problems == 0 {
+            if checking {
+                app.info(format!("saved {} (still being checked)", path.display()));
+            } else if problems == 0 {
                 app.info(format!("saved {}", path.display()));
             } else {
                 app.error(format!(

@@ -4,7 +4,8 @@
 //! Layout follows the usual component split: `app` (state), `keys` (input -> state, pure),
 //! `poll` (store -> updates) on the thread of `feed`, which hands them to `update`
 //! (updates -> state), `views` (state -> screen, pure), `actions` (I/O for commands),
-//! `jobs` (the slow ones, on worker threads), `terminal` (setup/restore).
+//! `jobs` (the slow ones, on worker threads, the editor's `validation` among them),
+//! `terminal` (setup/restore).
 
 pub mod actions;
 pub mod app;
@@ -18,6 +19,7 @@ pub mod poll;
 pub mod terminal;
 pub mod theme;
 pub mod update;
+pub mod validation;
 pub mod views;
 
 use std::path::{Path, PathBuf};
