@@ -7,7 +7,6 @@ use std::process::{Command as Process, Stdio};
 use super::app::{App, Paths, View};
 use super::editor::Editor;
 use super::jobs::{Jobs, Outcome};
-use super::poll::rescan_files;
 use super::views::curves;
 use crate::plot;
 use crate::store::{QueryResult, RunStatus, Store, StoreError};
@@ -32,8 +31,10 @@ fn slug(s: &str) -> String {
         .collect()
 }
 
-/// Largest experiment file the preview and the editor read (a real one is a few KiB).
-pub const MAX_FILE: u64 = 1 << 20;
+/// Largest experiment file the preview and the editor read. A real one is a few KiB; a
+/// sweep with a 200,000-value axis (the editor's worst case the dashboard must stay usable
+/// on: its check runs on a worker) is about 1.3 MB.
+pub const MAX_FILE: u64 = 4 << 20;
 
 /// Reads an experiment file for the preview or the editor on the UI thread, so only a
 /// regular file of at most [`MAX_FILE`] bytes: a FIFO named `x.toml` would block the
@@ -50,6 +51,45 @@ pub fn read_experiment_file(path: &Path) -> std::io::Result<String> {
         )));
     }
     fs::read_to_string(path)
+}
+
+/// Lists `*.toml` in the experiments folder (sorted); returns whether the list changed.
+pub fn rescan_files(app: &mut App) -> bool {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&app.paths.experiments_dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    if files == app.files.files {
+        return false;
+    }
+    app.files.files = files;
+    app.files.cursor = app
+        .files
+        .cursor
+        .min(app.files.files.len().saturating_sub(1));
+    true
+}
+
+/// Reads the highlighted file for the Experiments view's preview, once per file; returns
+/// whether the preview changed.
+pub fn sync_preview(app: &mut App) -> bool {
+    if app.view != View::Experiments {
+        return false;
+    }
+    let Some(path) = app.highlighted_file().cloned() else {
+        return false;
+    };
+    if app.files.preview.as_ref().is_some_and(|p| p.0 == path) {
+        return false;
+    }
+    let text = read_experiment_file(&path)
+        .unwrap_or_else(|e| format!("cannot read {}: {e}", path.display()));
+    app.files.preview = Some((path, text));
+    true
 }
 
 pub fn open_editor(app: &mut App, path: &Path) {
@@ -70,8 +110,11 @@ pub fn save_editor(app: &mut App) -> bool {
             ed.dirty = false;
             let path = ed.path.clone();
             let problems = ed.diagnostics.len();
+            let checking = ed.checking();
             app.files.preview = Some((path.clone(), text));
-            if problems == 0 {
+            if checking {
+                app.info(format!("saved {} (still being checked)", path.display()));
+            } else if problems == 0 {
                 app.info(format!("saved {}", path.display()));
             } else {
                 app.error(format!(

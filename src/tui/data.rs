@@ -19,11 +19,29 @@ pub struct RunData {
     /// Step-scope train loss, sorted by step.
     pub train_steps: Vec<(u64, f64)>,
     pub derived: Derived,
-    /// Metric rows ingested (every kind), compared with the store's count to notice
-    /// deleted or re-logged rows (see `Poller`).
-    pub rows_seen: usize,
-    /// Sum of the values of those rows (the other half of the fingerprint).
-    pub value_sum: f64,
+    /// What was ingested, compared with the store's to notice deleted or re-logged rows.
+    pub fingerprint: Fingerprint,
+}
+
+/// A run's metric rows in brief: how many (every kind) and the sum of their values. The
+/// poller keeps the same for what it sent, so it can tell, on its own thread, whether the
+/// dashboard's copy of a run still matches the store.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Fingerprint {
+    pub rows: usize,
+    pub sum: f64,
+}
+
+impl Fingerprint {
+    pub fn add(&mut self, value: f64) {
+        self.rows += 1;
+        self.sum += value;
+    }
+
+    /// Whether the store's (count, sum of values) matches this.
+    pub fn matches(&self, (count, sum): (usize, f64)) -> bool {
+        count == self.rows && (sum - self.sum).abs() <= 1e-9 * sum.abs().max(1.0)
+    }
 }
 
 /// Figures of the runs table, recomputed when the run's metrics change.
@@ -46,8 +64,7 @@ impl RunData {
             epochs: HashMap::new(),
             train_steps: Vec::new(),
             derived: Derived::default(),
-            rows_seen: 0,
-            value_sum: 0.0,
+            fingerprint: Fingerprint::default(),
         };
         run.recompute();
         run
@@ -65,8 +82,7 @@ impl RunData {
     /// Adds one polled row. A re-logged epoch (an interrupted attempt resumed) replaces the
     /// old value; a step at or before the last one seen restarts the step curve there.
     pub fn ingest(&mut self, m: &MetricRow) {
-        self.rows_seen += 1;
-        self.value_sum += m.value;
+        self.fingerprint.add(m.value);
         match m.scope {
             Scope::Epoch => {
                 let series = self.epochs.entry((m.split, m.name)).or_default();
@@ -87,13 +103,7 @@ impl RunData {
     pub fn clear(&mut self) {
         self.epochs.clear();
         self.train_steps.clear();
-        self.rows_seen = 0;
-        self.value_sum = 0.0;
-    }
-
-    /// Whether the store's (count, sum of values) for this run matches what was ingested.
-    pub fn matches_fingerprint(&self, (count, sum): (usize, f64)) -> bool {
-        count == self.rows_seen && (sum - self.value_sum).abs() <= 1e-9 * sum.abs().max(1.0)
+        self.fingerprint = Fingerprint::default();
     }
 
     pub fn series(&self, split: Split, name: MetricName) -> &[(usize, f64)] {

@@ -1,7 +1,8 @@
-//! Slow work off the UI thread. Ad-hoc queries and one-shot tasks (chart exports, stop and
-//! re-run requests, which write to the store and may wait on its lock) run on worker
-//! threads; the event loop collects what they report, so drawing and quitting never wait
-//! for them. Quitting leaves workers behind: the process exit ends them.
+//! Slow work off the UI thread. Ad-hoc queries, one-shot tasks (chart exports, stop and
+//! re-run requests, which write to the store and may wait on its lock) and the editor's
+//! checks (`validation`) run on worker threads; the event loop collects what they report,
+//! so drawing and quitting never wait for them. Quitting leaves workers behind: the process
+//! exit ends them.
 
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, TryRecvError};
@@ -9,6 +10,7 @@ use std::time::Instant;
 
 use super::actions;
 use super::app::{App, ImportanceInput, RunningQuery, StoreState, View};
+use super::validation::Validator;
 use crate::report::importance::{self, Ranking};
 use crate::store::{QueryCanceller, QueryResult, Store, StoreError};
 
@@ -61,6 +63,7 @@ pub struct Jobs {
     tasks: Vec<Receiver<Outcome>>,
     /// The Table view's importance ranking being computed, and from what.
     importance: Option<(ImportanceInput, Receiver<Ranking>)>,
+    validator: Validator,
 }
 
 impl Jobs {
@@ -74,6 +77,7 @@ impl Jobs {
             || !self.cancelled.is_empty()
             || !self.tasks.is_empty()
             || self.importance.is_some()
+            || self.validator.busy()
     }
 
     /// Starts `sql` on its own read-only connection; a query still running is cancelled.
@@ -179,6 +183,7 @@ impl Jobs {
             }
         });
         changed |= self.poll_importance(app);
+        changed |= self.validator.poll(app);
         changed
     }
 

@@ -2,19 +2,24 @@
 //! read-only, compares runs, edits and launches experiments, queries results.
 //!
 //! Layout follows the usual component split: `app` (state), `keys` (input -> state, pure),
-//! `poll` (store -> state), `views` (state -> screen, pure), `actions` (I/O for commands),
-//! `jobs` (the slow ones, on worker threads), `terminal` (setup/restore).
+//! `poll` (store -> updates) on the thread of `feed`, which hands them to `update`
+//! (updates -> state), `views` (state -> screen, pure), `actions` (I/O for commands),
+//! `jobs` (the slow ones, on worker threads, the editor's `validation` among them),
+//! `terminal` (setup/restore).
 
 pub mod actions;
 pub mod app;
 pub mod data;
 pub mod editor;
+pub mod feed;
 pub mod format;
 pub mod jobs;
 pub mod keys;
 pub mod poll;
 pub mod terminal;
 pub mod theme;
+pub mod update;
+pub mod validation;
 pub mod views;
 
 use std::path::{Path, PathBuf};
@@ -24,16 +29,14 @@ use anyhow::Context as _;
 use ratatui::crossterm::event::{self, Event};
 
 use app::{App, Leave, Paths};
+use feed::Feed;
 use jobs::Jobs;
 use keys::Command;
-use poll::Poller;
 use terminal::Term;
 use theme::Theme;
 
-/// Longest wait for input; idle, the loop wakes this often and does almost nothing.
+/// Longest wait for input; idle, the loop wakes this often to take the poller's updates.
 const INPUT_WAIT: Duration = Duration::from_millis(250);
-/// The store is polled at most this often.
-const POLL_EVERY: Duration = Duration::from_millis(500);
 /// Redraws are capped at 10 per second.
 const FRAME_MIN: Duration = Duration::from_millis(100);
 
@@ -48,10 +51,10 @@ pub fn run_dashboard(db: &Path, experiments_dir: &Path, binary: &Path) -> anyhow
         charts_dir: PathBuf::from("charts"),
     };
     let mut app = App::new(paths, Theme::from_env());
-    let mut poller = Poller::new();
+    let mut feed = Feed::start(db);
     let mut jobs = Jobs::new();
     let mut term = terminal::setup().context("setting up the terminal")?;
-    let result = event_loop(&mut term, &mut app, &mut poller, &mut jobs);
+    let result = event_loop(&mut term, &mut app, &mut feed, &mut jobs);
     terminal::restore().context("restoring the terminal")?;
     result
 }
@@ -59,17 +62,14 @@ pub fn run_dashboard(db: &Path, experiments_dir: &Path, binary: &Path) -> anyhow
 fn event_loop(
     term: &mut Term,
     app: &mut App,
-    poller: &mut Poller,
+    feed: &mut Feed,
     jobs: &mut Jobs,
 ) -> anyhow::Result<()> {
     let mut dirty = true;
-    let mut last_poll: Option<Instant> = None;
     let mut last_draw: Option<Instant> = None;
     loop {
-        if last_poll.is_none_or(|t| t.elapsed() >= POLL_EVERY) {
-            dirty |= poller.poll(app);
-            last_poll = Some(Instant::now());
-        }
+        dirty |= feed.drain(app);
+        dirty |= feed.sync(app);
         dirty |= jobs.poll(app);
         if dirty && last_draw.is_none_or(|t| t.elapsed() >= FRAME_MIN) {
             let size = term.size()?;
@@ -78,8 +78,7 @@ fn event_loop(
             last_draw = Some(Instant::now());
             dirty = false;
         }
-        let mut wait = INPUT_WAIT
-            .min(POLL_EVERY.saturating_sub(last_poll.map_or(POLL_EVERY, |t| t.elapsed())));
+        let mut wait = INPUT_WAIT;
         if dirty {
             wait = wait.min(FRAME_MIN.saturating_sub(last_draw.map_or(FRAME_MIN, |t| t.elapsed())));
         }
@@ -112,7 +111,6 @@ fn event_loop(
                 break;
             }
         }
-        poller.sync(app);
     }
 }
 

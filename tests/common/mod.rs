@@ -3,6 +3,8 @@
 //! database it writes. Each test file uses the part it needs.
 #![allow(dead_code)]
 
+pub mod tmux;
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};

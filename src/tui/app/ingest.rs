@@ -4,15 +4,14 @@
 use std::collections::BTreeSet;
 
 use super::{App, ExperimentInfo};
-use crate::store::PolledMetric;
 use crate::store::dashboard::RunBrief;
+use crate::store::{MetricRow, PolledMetric};
 use crate::tui::data::RunData;
 
 impl App {
-    /// Merges a fresh read of the runs table; returns the ids of runs added, changed or
-    /// removed (empty: nothing changed) and, among them, those that were known before.
-    pub fn apply_briefs(&mut self, briefs: Vec<RunBrief>) -> (Vec<i64>, Vec<i64>) {
-        let mut known = Vec::new();
+    /// Merges a fresh read of the runs table; returns whether a run was added, changed or
+    /// removed.
+    pub fn apply_briefs(&mut self, briefs: Vec<RunBrief>) -> bool {
         let mut touched = Vec::new();
         let keep: BTreeSet<i64> = briefs.iter().map(|b| b.id).collect();
         if self.runs.iter().any(|r| !keep.contains(&r.brief.id)) {
@@ -30,7 +29,6 @@ impl App {
                 Some(i) if i < self.runs.len() && self.runs[i].brief.id == b.id => {
                     if self.runs[i].brief != b {
                         touched.push(b.id);
-                        known.push(b.id);
                         self.runs[i].update_brief(b);
                     }
                 }
@@ -47,7 +45,7 @@ impl App {
             self.collect_axes();
             self.refresh_visible();
         }
-        (touched, known)
+        !touched.is_empty()
     }
 
     /// Adds polled metric rows (rows of unknown runs are dropped: the next runs read adds
@@ -66,6 +64,20 @@ impl App {
         if !touched.is_empty() {
             self.refresh_visible();
         }
+    }
+
+    /// Replaces the metrics of runs the poller read again in full (their rows changed under
+    /// reused ids).
+    pub fn reload_runs(&mut self, runs: Vec<(i64, Vec<MetricRow>)>) {
+        for (id, rows) in runs {
+            if let Some(&i) = self.by_id.get(&id) {
+                let r = &mut self.runs[i];
+                r.clear();
+                rows.iter().for_each(|m| r.ingest(m));
+                r.recompute();
+            }
+        }
+        self.refresh_visible();
     }
 
     fn reindex(&mut self) {

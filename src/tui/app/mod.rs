@@ -1,5 +1,5 @@
-//! Dashboard state. No drawing and no I/O here: the poller feeds it, keys change it,
-//! views read it.
+//! Dashboard state. No drawing and no I/O here: the poller's updates feed it, keys change
+//! it, views read it.
 //!
 //! The [`App`] root and what all views share live here; each view's own state lives in
 //! the submodule named after it (like its keys in `keys` and its drawing in `views`), and
@@ -15,6 +15,7 @@ mod table;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use ratatui::layout::Rect;
 
@@ -101,6 +102,9 @@ pub struct App {
     /// Last message for the status line, and whether it is an error.
     pub message: Option<(String, bool)>,
     pub store: StoreState,
+    /// How long the poller has been held up by the store (its lock, a migration), in whole
+    /// seconds, once that is a second or more; the status line shows it ticking.
+    pub store_busy: Option<Duration>,
     /// Runs by id order.
     pub runs: Vec<RunData>,
     pub by_id: HashMap<i64, usize>,
@@ -127,6 +131,7 @@ impl App {
             quit: false,
             message: None,
             store: StoreState::Waiting,
+            store_busy: None,
             runs: Vec::new(),
             by_id: HashMap::new(),
             axes: Vec::new(),

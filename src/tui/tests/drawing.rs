@@ -174,7 +174,7 @@ fn detail_view_shows_config_size_device_and_error() {
     key(&mut app, KeyCode::Char('j'));
     key(&mut app, KeyCode::Enter);
     assert_eq!(app.view, View::Detail);
-    p.sync(&mut app);
+    sync(&mut p, &mut app);
     let l = lines(&render(&mut app, 100, 30));
     find_line(&l, "run #3");
     find_line(&l, "1.2k params · 5.60M FLOPs/image");
@@ -236,6 +236,11 @@ fn editor_shows_errors_with_line_and_column_while_typing() {
         panic!("Enter opens the editor");
     };
     actions::open_editor(&mut app, &path);
+    // The check runs on a worker; until it is back the panel says so.
+    let l = lines(&render(&mut app, 100, 30));
+    find_line(&l, "checking…");
+    let mut jobs = Jobs::new();
+    settle(&mut jobs, &mut app);
     let l = lines(&render(&mut app, 100, 30));
     find_line(&l, "valid experiment");
     // Line 15 is `growth_rate = 12 ...`: put a 0 at the start of the value -> 012 is
@@ -256,6 +261,7 @@ fn editor_shows_errors_with_line_and_column_while_typing() {
     }
     // Type `-` before 12: growth_rate = -12 breaks the "positive" rule.
     key(&mut app, KeyCode::Char('-'));
+    settle(&mut jobs, &mut app);
     let ed = app.files.editor.as_ref().unwrap();
     assert!(ed.dirty);
     let d = &ed.diagnostics[0];
@@ -271,6 +277,7 @@ fn editor_shows_errors_with_line_and_column_while_typing() {
     find_line(&l, "[modified]");
     // Fix it: the error goes away.
     key(&mut app, KeyCode::Backspace);
+    settle(&mut jobs, &mut app);
     let l = lines(&render(&mut app, 100, 30));
     find_line(&l, "valid experiment");
     assert!(!l.iter().any(|x| x.contains(&expect)));
@@ -313,7 +320,9 @@ fn new_experiment_from_template_is_created_and_opened() {
             .contains("name = \"fresh\"")
     );
     assert_eq!(app.files.editor.as_ref().unwrap().path, path);
-    assert!(app.files.editor.as_ref().unwrap().diagnostics.is_empty());
+    settle(&mut Jobs::new(), &mut app);
+    let ed = app.files.editor.as_ref().unwrap();
+    assert!(!ed.checking() && ed.diagnostics.is_empty());
     // Never over an existing file.
     actions::new_experiment(&mut app, "fresh");
     assert!(app.message.as_ref().unwrap().1);
@@ -338,7 +347,7 @@ fn no_color_means_no_coloured_cell_in_any_view() {
     app.runs_view.selected.extend([1, 2, 3]);
     for v in View::ALL {
         app.view = v;
-        p.sync(&mut app);
+        sync(&mut p, &mut app);
         for help in [false, true] {
             app.help = help;
             let buf = render(&mut app, 100, 30);

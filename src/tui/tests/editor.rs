@@ -164,3 +164,31 @@ fn quitting_with_saved_changes_does_not_ask() {
     assert_eq!(handle_key(&mut app, ctrl_c), Some(Command::Quit));
     assert!(app.quit);
 }
+
+#[test]
+fn a_check_shows_only_for_the_text_it_checked() {
+    let fx = fixture();
+    let (mut app, mut jobs, _path) = edited(&fx);
+    settle(&mut jobs, &mut app);
+    let ed = app.files.editor.as_ref().unwrap();
+    assert!(
+        !ed.checking() && ed.diagnostics.is_empty(),
+        "{:?}",
+        ed.diagnostics
+    );
+    let checked = ed.revision;
+    // A key makes a new text; the result for the old one no longer applies to it.
+    key(&mut app, KeyCode::Char('='));
+    let ed = app.files.editor.as_mut().unwrap();
+    assert!(ed.checking());
+    let stale = ed.diagnostics.clone();
+    assert!(!ed.checked_as(checked, Vec::new()));
+    assert!(ed.checking() && ed.diagnostics == stale);
+    let l = lines(&render(&mut app, 100, 30));
+    find_line(&l, "· checking… ");
+    // Its own check comes back with the broken line.
+    settle(&mut jobs, &mut app);
+    let ed = app.files.editor.as_ref().unwrap();
+    assert!(!ed.checking());
+    assert_eq!(ed.diagnostics[0].line, 2, "{:?}", ed.diagnostics);
+}

@@ -132,7 +132,7 @@ fn a_fifo_among_the_experiment_files_neither_blocks_the_preview_nor_the_editor()
     key(&mut app, KeyCode::Char('4'));
     assert_eq!(app.highlighted_file(), Some(&fifo), "sorted first");
     // Reading it would wait for a writer for ever; it is refused instead.
-    poller.sync(&mut app);
+    sync(&mut poller, &mut app);
     let (_, text) = app.files.preview.clone().unwrap();
     assert!(text.contains("not a regular file"), "{text}");
     let cmd = key(&mut app, KeyCode::Enter).unwrap();

@@ -12,7 +12,10 @@ fn new_epochs_arrive_incrementally() {
     let (mut app, mut p) = loaded(&fx, true);
     let before = p.max_id();
     assert!(before > 0);
-    assert!(!p.poll(&mut app), "nothing changed, nothing to redraw");
+    assert!(
+        !poll(&mut p, &mut app),
+        "nothing changed, nothing to redraw"
+    );
     let run2 = app.by_id[&2];
     assert_eq!(
         app.runs[run2]
@@ -22,7 +25,7 @@ fn new_epochs_arrive_incrementally() {
     );
     let mut store = Store::open(&fx.db).unwrap();
     log_epochs(&mut store, 2, 3, &[0.95]);
-    assert!(p.poll(&mut app));
+    assert!(poll(&mut p, &mut app));
     assert!(p.max_id() > before);
     let r = &app.runs[app.by_id[&2]];
     assert_eq!(r.brief.epochs_done, 3);
@@ -33,7 +36,7 @@ fn new_epochs_arrive_incrementally() {
     store
         .finish_epoch(2, 3, &super::epoch_rows(3, 0.2, 0.96), None)
         .unwrap();
-    p.poll(&mut app);
+    poll(&mut p, &mut app);
     let r = &app.runs[app.by_id[&2]];
     assert_eq!(r.series(Split::Test, MetricName::Accuracy).len(), 3);
     assert_eq!(r.derived.last_test, Some(0.96));
@@ -41,7 +44,7 @@ fn new_epochs_arrive_incrementally() {
     let mark = p.max_id();
     store.finish_run(2, RunStatus::Stopped, None).unwrap();
     store.reset_run(2).unwrap();
-    p.poll(&mut app);
+    poll(&mut p, &mut app);
     let r = &app.runs[app.by_id[&2]];
     assert!(r.epochs.is_empty() && r.train_steps.is_empty());
     assert_eq!(r.brief.status, RunStatus::Queued);
@@ -51,7 +54,7 @@ fn new_epochs_arrive_incrementally() {
         .as_i64()
         .unwrap();
     assert!(max <= mark, "the scenario reuses ids ({max} <= {mark})");
-    p.poll(&mut app);
+    poll(&mut p, &mut app);
     let r = &app.runs[app.by_id[&2]];
     assert_eq!(r.derived.last_test, Some(0.42));
     assert_eq!(r.train_steps.len(), 10);
@@ -64,7 +67,7 @@ fn rows_relogged_under_reused_ids_are_reconciled() {
     let mut store = Store::open(&fx.db).unwrap();
     // Run 2 (2 epochs done) logs half of epoch 3, then dies: the newest rows are its.
     store.log_metrics(2, &super::step_rows(3, 0.9)).unwrap();
-    p.poll(&mut app);
+    poll(&mut p, &mut app);
     assert_eq!(app.runs[app.by_id[&2]].train_steps.len(), 30);
     let mark = p.max_id();
     // Resumed from the epoch-2 checkpoint: the unfinished epoch is forgotten and logged
@@ -82,21 +85,21 @@ fn rows_relogged_under_reused_ids_are_reconciled() {
         .as_i64()
         .unwrap();
     assert!(max <= mark + 6, "ids were reused ({max} vs mark {mark})");
-    assert!(p.poll(&mut app));
+    assert!(poll(&mut p, &mut app));
     let r = &app.runs[app.by_id[&2]];
     assert_eq!(r.derived.last_test, Some(0.77));
     assert_eq!(r.train_steps.len(), 30);
-    assert_eq!(r.rows_seen, store.metrics(2).unwrap().len());
+    assert_eq!(r.fingerprint.rows, store.metrics(2).unwrap().len());
     // The same epoch finished twice in a row (same ids, new values): caught by the
     // periodic comparison, here made immediate.
     p.set_reconcile_every(Duration::ZERO);
     store
         .finish_epoch(2, 3, &super::epoch_rows(3, 0.2, 0.78), None)
         .unwrap();
-    p.poll(&mut app);
+    poll(&mut p, &mut app);
     assert_eq!(app.runs[app.by_id[&2]].derived.last_test, Some(0.78));
     // Afterwards polling is incremental again: nothing changed, nothing read.
-    assert!(!p.poll(&mut app));
+    assert!(!poll(&mut p, &mut app));
 }
 
 #[test]
@@ -104,15 +107,15 @@ fn a_missing_store_is_picked_up_when_it_appears() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("later.db");
     let mut app = app_for(dir.path(), &db, true);
-    let mut p = Poller::new();
-    p.poll(&mut app);
+    let mut p = Poller::new(&db);
+    poll(&mut p, &mut app);
     assert_eq!(app.store, StoreState::Waiting);
     let l = lines(&render(&mut app, 80, 24));
     assert!(l[23].contains("waiting for"), "{}", l[23]);
     find_line(&l, "No runs yet");
     let fx = fixture();
     std::fs::copy(&fx.db, &db).unwrap();
-    assert!(p.poll(&mut app));
+    assert!(poll(&mut p, &mut app));
     assert_eq!(app.store, StoreState::Open);
     assert_eq!(app.runs.len(), 5);
 }

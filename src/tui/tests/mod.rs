@@ -5,6 +5,7 @@ mod editor;
 mod jobs;
 mod keys;
 mod live;
+mod poller_thread;
 mod table_stats;
 
 use std::path::{Path, PathBuf};
@@ -19,7 +20,7 @@ use super::app::{App, Paths};
 use super::jobs::Jobs;
 use super::poll::Poller;
 use super::theme::Theme;
-use super::views;
+use super::{actions, feed, update, views};
 use crate::store::{MetricName, MetricRow, NewRun, RunStatus, Scope, Split, Store};
 
 pub struct Fixture {
@@ -132,12 +133,32 @@ pub fn app_for(dir: &Path, db: &Path, color: bool) -> App {
     App::new(paths, Theme { color })
 }
 
-/// The fixture loaded through the poller, as the dashboard would see it.
+/// The fixture loaded through the poller, as the dashboard would see it (with the
+/// experiments folder listed, as the feed does).
 pub fn loaded(fx: &Fixture, color: bool) -> (App, Poller) {
     let mut app = app_for(fx.dir.path(), &fx.db, color);
-    let mut poller = Poller::new();
-    assert!(poller.poll(&mut app));
+    let mut poller = Poller::new(&fx.db);
+    assert!(poll(&mut poller, &mut app));
+    actions::rescan_files(&mut app);
     (app, poller)
+}
+
+/// One poll with its updates applied in order, as the feed's thread and the event loop do
+/// (here on one thread, so each step can be checked); returns whether the app changed.
+pub fn poll(p: &mut Poller, app: &mut App) -> bool {
+    let mut updates = Vec::new();
+    p.poll(&mut |u| updates.push(u));
+    updates
+        .into_iter()
+        .fold(false, |changed, u| update::apply(app, u) | changed)
+}
+
+/// What `Feed::sync` asks for, answered at once: the preview, the Detail view's row.
+pub fn sync(p: &mut Poller, app: &mut App) {
+    actions::sync_preview(app);
+    if let Some(id) = feed::detail_wanted(app) {
+        update::apply(app, p.detail(id));
+    }
 }
 
 pub fn render(app: &mut App, w: u16, h: u16) -> Buffer {
@@ -175,9 +196,11 @@ pub fn col_of(lines: &[String], y: usize, needle: &str) -> usize {
     l[..byte].chars().count()
 }
 
-/// Polls the workers until none is left, as the event loop would; fails after 20 s.
+/// Polls the workers (at least once, which sends the editor's text to be checked) until
+/// none is left, as the event loop would; fails after 20 s.
 pub fn settle(jobs: &mut Jobs, app: &mut App) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    jobs.poll(app);
     while jobs.busy() {
         jobs.poll(app);
         assert!(

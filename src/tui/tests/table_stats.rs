@@ -53,8 +53,8 @@ fn seeded_store() -> (TempDir, PathBuf) {
 fn table_marks_cells_against_the_best_and_ranks_axes_beside_it() {
     let (dir, db) = seeded_store();
     let mut app = app_for(dir.path(), &db, true);
-    let mut poller = Poller::new();
-    assert!(poller.poll(&mut app));
+    let mut poller = Poller::new(&db);
+    assert!(poll(&mut poller, &mut app));
     app.view = View::Table;
     // Before the worker has answered the panel says so, and drawing does not wait.
     let l = lines(&render(&mut app, 120, 24));

@@ -91,8 +91,15 @@ fn draw_editor(frame: &mut Frame, area: Rect, app: &App, editor: &crate::tui::ed
         Layout::vertical([Constraint::Min(5), Constraint::Length(6)]).areas(area)
     };
     frame.render_widget(&editor.textarea, text_area);
-    let lines: Vec<Line> = if editor.diagnostics.is_empty() {
-        vec![Line::from(Span::styled("✓ valid experiment", t.ok()))]
+    let lines: Vec<Line> = if editor.checked.is_none() {
+        vec![Line::from(Span::styled("checking…", t.dim()))]
+    } else if editor.diagnostics.is_empty() {
+        let note = if editor.checking() {
+            "✓ valid experiment (before the last edit)"
+        } else {
+            "✓ valid experiment"
+        };
+        vec![Line::from(Span::styled(note, t.ok()))]
     } else {
         editor
             .diagnostics
@@ -111,12 +118,17 @@ fn draw_editor(frame: &mut Frame, area: Rect, app: &App, editor: &crate::tui::ed
             .collect()
     };
     let (row, col) = editor.textarea.cursor();
+    // While a check runs the last result stays up, marked as older than the text.
+    let problems = if editor.checking() {
+        "checking…".to_string()
+    } else {
+        format!("{} problem(s)", editor.diagnostics.len())
+    };
     let title = format!(
-        " {}:{}{} · {} problem(s) ",
+        " {}:{}{} · {problems} ",
         row + 1,
         col + 1,
         if editor.dirty { " [modified]" } else { "" },
-        editor.diagnostics.len()
     );
     frame.render_widget(
         Paragraph::new(lines)

@@ -106,6 +106,18 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
             t.dim(),
         )),
     };
+    // First, so a narrow screen cuts the rest: why the data may be stale, ticking.
+    let line = match app.store_busy {
+        Some(d) => {
+            let mut spans = vec![Span::styled(
+                format!("store busy {} s · ", d.as_secs()),
+                t.error(),
+            )];
+            spans.extend(line.spans);
+            Line::from(spans)
+        }
+        None => line,
+    };
     frame.render_widget(Paragraph::new(line), area);
 }
 
