@@ -91,7 +91,7 @@ fn the_test_build_cannot_use_a_gpu_and_says_why_in_one_line() {
     );
     let devices = json_lines(&out.join("devices.jsonl"));
     assert_eq!(devices[0]["device"], "cpu");
-    assert_eq!(devices[0]["precisions"], "f32");
+    assert_eq!(devices[0]["precisions"], "f32, bf16");
 }
 
 /// What a build without `cuda` prints on a GPU machine: the GPU is listed, `not usable`.
