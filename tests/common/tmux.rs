@@ -175,5 +175,8 @@ pub fn workspace_in_tmux(test: &str, tag: &str) -> Option<(tempfile::TempDir, Tm
         "PS1=$ ",
         "sh",
     ]);
+    // Keys typed before the shell's first prompt are echoed by the terminal and run later,
+    // after a prompt printed in front of their output (`$ EXIT=0`): wait for the shell.
+    tmux.wait_until("the shell's prompt", |s| s.trim_end() == "$");
     Some((dir, tmux))
 }
