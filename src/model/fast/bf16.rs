@@ -141,6 +141,19 @@ impl Bf16Rows {
             .for_each(|(dst, src)| native::convert(src, dst));
         Self { values, stride }
     }
+
+    /// `rows`, each `len` long, converted into rows `len` apart.
+    pub fn gather(rows: &[&[f32]], len: usize) -> Self {
+        let mut values = vec![0u16; rows.len() * len];
+        values
+            .par_chunks_mut(len.max(1))
+            .zip(rows.par_iter())
+            .for_each(|(dst, src)| native::convert(src, dst));
+        Self {
+            values,
+            stride: len,
+        }
+    }
 }
 
 /// [`simd::nt_strided`] in bf16 on the native kernels: `c[i][j] = sum_t a[i][t] * b[j][t]`
@@ -168,6 +181,22 @@ pub(super) fn nt_native(
     );
 }
 
+/// Values `range` of `count` rows `stride` apart.
+fn chunk_rows(
+    v: &[f32],
+    count: usize,
+    stride: usize,
+    range: std::ops::Range<usize>,
+) -> Vec<&[f32]> {
+    (0..count)
+        .map(|r| &v[r * stride..][range.clone()])
+        .collect()
+}
+
+/// Values of the inner dimension [`nt_strided`] converts at a time: converting a 1x1
+/// convolution's whole input at once would add its size to the step's peak memory.
+const CONVERT_CHUNK: usize = 8192;
+
 /// [`simd::nt_strided`] in bf16, with either kernels: rows `stride` apart, `len` long.
 pub(super) fn nt_strided(
     kernels: Bf16Kernels,
@@ -177,21 +206,28 @@ pub(super) fn nt_strided(
     (b, b_stride): (&[f32], usize),
     parallel: bool,
 ) {
-    let span = |rows: usize, stride: usize| (rows.max(1) - 1) * stride + len;
-    let (a, b) = (&a[..span(m, a_stride)], &b[..span(n, b_stride)]);
-    match kernels {
-        Bf16Kernels::Amx | Bf16Kernels::Avx512Bf16 => {
-            let (a, b) = (
-                Bf16Rows::convert(a, a_stride),
-                Bf16Rows::convert(b, b_stride),
-            );
-            nt_native(c, (m, n, len), (&a, 0), (&b, 0), parallel);
+    c[..m * n].fill(0.0);
+    let mut part = vec![0.0f32; m * n];
+    for t0 in (0..len).step_by(CONVERT_CHUNK) {
+        let tl = CONVERT_CHUNK.min(len - t0);
+        let (a_rows, b_rows) = (
+            chunk_rows(a, m, a_stride, t0..t0 + tl),
+            chunk_rows(b, n, b_stride, t0..t0 + tl),
+        );
+        if kernels.native() {
+            let (a, b) = (Bf16Rows::gather(&a_rows, tl), Bf16Rows::gather(&b_rows, tl));
+            nt_native(&mut part, (m, n, tl), (&a, 0), (&b, 0), parallel);
+        } else {
+            let rounded = |rows: &[&[f32]]| -> Vec<f32> {
+                rows.iter()
+                    .flat_map(|r| r.iter().map(|&x| round(x)))
+                    .collect()
+            };
+            let (a, b) = (rounded(&a_rows), rounded(&b_rows));
+            simd::nt_strided(&mut part, (m, n, tl), (&a, tl), (&b, tl), parallel);
         }
-        Bf16Kernels::Emulated => {
-            let (mut a, mut b) = (a.to_vec(), b.to_vec());
-            round_slice(&mut a);
-            round_slice(&mut b);
-            simd::nt_strided(c, (m, n, len), (&a, a_stride), (&b, b_stride), parallel);
+        for (sum, &p) in c.iter_mut().zip(&part) {
+            *sum += p;
         }
     }
 }

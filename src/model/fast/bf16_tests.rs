@@ -66,6 +66,8 @@ fn bf16_products_equal_the_definition_over_rounded_operands_on_every_remainder()
         (25, 4100, 12),
         (17, 130, 64),
         (48, 300, 33),
+        // An inner length over two of nt_strided's conversion chunks (8,192).
+        (3, 20, 17000),
     ] {
         let a = host_values(m * k, 1, 1.0);
         let b = host_values(k * n, 2, 1.0);

@@ -504,12 +504,11 @@ fn shifted_backward(
         masked.chunks_mut(mo).enumerate().for_each(fill);
     }
     let masked = &*masked;
-    // The operands of the weight gradients in bf16, converted once for the nine taps.
+    // The input in bf16, converted once for the nine taps (each tap's masked output
+    // gradient is converted on its own turn: all nine at once would add their size to the
+    // step's peak memory).
     let native = match arith {
-        Arith::Bf16(kernels) if kernels.native() => Some((
-            Bf16Rows::convert(masked, mo),
-            Bf16Rows::convert(&x[..c_in * mo], mo),
-        )),
+        Arith::Bf16(kernels) if kernels.native() => Some(Bf16Rows::convert(&x[..c_in * mo], mo)),
         _ => None,
     };
     for tap in 0..kk2 {
@@ -523,8 +522,10 @@ fn shifted_backward(
             let dims = (c_out, c_in, hi - lo);
             let parallel = parallel(c_out * c_in * (hi - lo));
             match (&native, arith) {
-                (Some((ma, xa)), _) => {
-                    bf16::nt_native(tap_grad, dims, (ma, a_at), (xa, b_at), parallel)
+                (Some(xa), _) => {
+                    let rows = &masked[tap * c_out * mo..][..c_out * mo];
+                    let ma = Bf16Rows::convert(rows, mo);
+                    bf16::nt_native(tap_grad, dims, (&ma, lo), (xa, b_at), parallel)
                 }
                 (None, Arith::Bf16(kernels)) => {
                     bf16::nt_strided(kernels, tap_grad, dims, (a, mo), (b, mo), parallel)
