@@ -6,9 +6,8 @@
 
 use std::sync::OnceLock;
 
-use rayon::prelude::*;
-
 use super::bf16;
+use super::simd::{Out, for_each_column_tile};
 
 /// Whether this CPU has AMX-BF16 and the kernel let this process use the tiles (and the
 /// AVX512_BF16 kernels that pack the operands run too).
@@ -25,19 +24,6 @@ const TILE_PAIRS: usize = 16;
 const BLOCK_COLS: usize = 64;
 /// Columns of the output handed to one thread at a time.
 const COLUMN_TILE: usize = 256;
-
-#[derive(Clone, Copy)]
-struct Out(*mut f32);
-// SAFETY: tasks write through `Out` only to their own columns (see `nn_rows`).
-unsafe impl Send for Out {}
-unsafe impl Sync for Out {}
-
-impl Out {
-    /// The pointer `offset` values on (a method, so that closures capture the whole `Out`).
-    fn at(self, offset: usize) -> *mut f32 {
-        self.0.wrapping_add(offset)
-    }
-}
 
 /// `c = a * b` (`+=` with `accumulate`) over bf16 operands, as [`bf16::nn_rows`].
 pub(super) fn nn_rows(
@@ -70,21 +56,10 @@ pub(super) fn nn_rows(
         }
     }
     let out = Out(c.as_mut_ptr());
-    let tiles = n.div_ceil(COLUMN_TILE);
-    let run = |(tile_f32, tile): &mut (Vec<f32>, Vec<u32>), t: usize| {
-        let (j0, j1) = (t * COLUMN_TILE, ((t + 1) * COLUMN_TILE).min(n));
-        let width = j1 - j0;
+    let run = |bufs: &mut (Vec<f32>, Vec<u32>), columns: std::ops::Range<usize>| {
+        let (j0, width) = (columns.start, columns.len());
         let padded = width.div_ceil(BLOCK_COLS) * BLOCK_COLS;
-        tile_f32.resize(2 * pairs * width, 0.0);
-        for (kk, row) in tile_f32.chunks_mut(width).enumerate() {
-            if kk < k {
-                b_rows(kk, j0, row);
-            } else {
-                row.fill(0.0);
-            }
-        }
-        tile.resize(pairs * padded, 0);
-        bf16::interleave(tile_f32, width, pairs, tile, padded);
+        let tile = bf16::pair_tile(&b_rows, (k, pairs), columns, padded, bufs);
         let mut acc = [0.0f32; TILE_ROWS * BLOCK_COLS];
         x86::configure();
         for blk in 0..blocks {
@@ -113,14 +88,7 @@ pub(super) fn nn_rows(
         }
         x86::release();
     };
-    if parallel && tiles > 1 {
-        (0..tiles)
-            .into_par_iter()
-            .for_each_init(Default::default, |bufs, t| run(bufs, t));
-    } else {
-        let mut bufs = Default::default();
-        (0..tiles).for_each(|t| run(&mut bufs, t));
-    }
+    for_each_column_tile(n, COLUMN_TILE, parallel, run);
 }
 
 #[cfg(target_arch = "x86_64")]

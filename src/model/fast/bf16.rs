@@ -250,27 +250,40 @@ pub(super) fn interleave(src: &[f32], width: usize, pairs: usize, dst: &mut [u32
     unsafe { native::x86::interleave(src.as_ptr(), width, pairs, dst.as_mut_ptr(), padded) }
 }
 
+/// Columns `columns` of the right operand's rows `0..k` (`b_rows` as in [`nn_rows`], zero
+/// rows up to `2 * pairs`) gathered into `bufs.0` and packed by [`interleave`] into `bufs.1`
+/// (`pairs` rows of `padded` pairs), which is returned.
+pub(super) fn pair_tile<'a>(
+    b_rows: &impl Fn(usize, usize, &mut [f32]),
+    (k, pairs): (usize, usize),
+    columns: std::ops::Range<usize>,
+    padded: usize,
+    (tile_f32, tile): &'a mut (Vec<f32>, Vec<u32>),
+) -> &'a [u32] {
+    let (j0, width) = (columns.start, columns.len());
+    tile_f32.resize(2 * pairs * width, 0.0);
+    for (kk, row) in tile_f32.chunks_mut(width).enumerate() {
+        if kk < k {
+            b_rows(kk, j0, row);
+        } else {
+            row.fill(0.0);
+        }
+    }
+    tile.resize(pairs * padded, 0);
+    interleave(tile_f32, width, pairs, tile, padded);
+    tile
+}
+
 /// The AVX512_BF16 kernels; every entry point asserts [`native_available`].
 mod native {
     use rayon::prelude::*;
+
+    use super::super::simd::{Out, for_each_column_tile};
 
     /// Rows of the output one kernel call keeps in registers (24 accumulators of 32).
     const ROWS: usize = 12;
     /// Columns of the output handed to one thread at a time.
     const COLUMN_TILE: usize = 256;
-
-    #[derive(Clone, Copy)]
-    struct Out(*mut f32);
-    // SAFETY: tasks write through `Out` only to their own columns (see `nn_rows`) or their
-    // own column blocks (see `nt`).
-    unsafe impl Send for Out {}
-    unsafe impl Sync for Out {}
-
-    impl Out {
-        fn at(self, offset: usize) -> *mut f32 {
-            self.0.wrapping_add(offset)
-        }
-    }
 
     /// `dst[i] = bf16(src[i])`.
     pub fn convert(src: &[f32], dst: &mut [u16]) {
@@ -309,23 +322,10 @@ mod native {
             }
         }
         let out = Out(c.as_mut_ptr());
-        let tiles = n.div_ceil(COLUMN_TILE);
-        let run = |(tile_f32, tile): &mut (Vec<f32>, Vec<u32>), t: usize| {
-            let (j0, j1) = (t * COLUMN_TILE, ((t + 1) * COLUMN_TILE).min(n));
-            let width = j1 - j0;
+        let run = |bufs: &mut (Vec<f32>, Vec<u32>), columns: std::ops::Range<usize>| {
+            let (j0, width) = (columns.start, columns.len());
             let padded = width.div_ceil(32) * 32;
-            tile_f32.resize(2 * pairs * width, 0.0);
-            for (kk, row) in tile_f32.chunks_mut(width).enumerate() {
-                if kk < k {
-                    b_rows(kk, j0, row);
-                } else {
-                    row.fill(0.0);
-                }
-            }
-            tile.resize(pairs * padded, 0);
-            // SAFETY: features asserted; the tile holds 2 * pairs rows of `width` values and
-            // `tile` pairs rows of `padded` >= width pairs.
-            unsafe { x86::interleave(tile_f32.as_ptr(), width, pairs, tile.as_mut_ptr(), padded) };
+            let tile = super::pair_tile(&b_rows, (k, pairs), columns, padded, bufs);
             for blk in 0..blocks {
                 let rows = ROWS.min(m - blk * ROWS);
                 // SAFETY: the kernel reads `packed[blk]` (pairs * ROWS values) and `tile`
@@ -346,14 +346,7 @@ mod native {
                 }
             }
         };
-        if parallel && tiles > 1 {
-            (0..tiles)
-                .into_par_iter()
-                .for_each_init(Default::default, |bufs, t| run(bufs, t));
-        } else {
-            let mut bufs = Default::default();
-            (0..tiles).for_each(|t| run(&mut bufs, t));
-        }
+        for_each_column_tile(n, COLUMN_TILE, parallel, run);
     }
 
     /// Values of the inner dimension taken at a time, so that the rows of `a` stay in cache.

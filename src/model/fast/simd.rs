@@ -23,17 +23,39 @@ const ROWS: usize = 6;
 /// Columns of the output handed to one thread at a time.
 const COLUMN_TILE: usize = 256;
 
-/// A raw output pointer that tasks on other threads write through, each to its own columns.
+/// A raw output pointer that tasks on other threads write through, each to its own columns
+/// or column blocks (the f32 kernels here, the bf16 ones of `bf16` and `amx`).
 #[derive(Clone, Copy)]
-struct Out(*mut f32);
-// SAFETY: `Out` is only dereferenced by kernel calls on disjoint column ranges (see `nn`).
+pub(super) struct Out(pub *mut f32);
+// SAFETY: every user dereferences `Out` only on output values its task alone writes (disjoint
+// column tiles in [`for_each_column_tile`], disjoint column blocks in the `nt` kernels).
 unsafe impl Send for Out {}
 unsafe impl Sync for Out {}
 
 impl Out {
     /// The pointer `offset` values on (a method, so that closures capture the whole `Out`).
-    fn at(self, offset: usize) -> *mut f32 {
+    pub fn at(self, offset: usize) -> *mut f32 {
         self.0.wrapping_add(offset)
+    }
+}
+
+/// Runs `run(scratch, tile, j0..j1)` for every tile of `tile_width` columns of an `n`-column
+/// output, on the pool when `parallel` (each task with its own scratch), else in order.
+pub(super) fn for_each_column_tile<S: Default + Send>(
+    n: usize,
+    tile_width: usize,
+    parallel: bool,
+    run: impl Fn(&mut S, std::ops::Range<usize>) + Sync,
+) {
+    let tiles = n.div_ceil(tile_width);
+    let columns = |t: usize| t * tile_width..((t + 1) * tile_width).min(n);
+    if parallel && tiles > 1 {
+        (0..tiles)
+            .into_par_iter()
+            .for_each_init(S::default, |scratch, t| run(scratch, columns(t)));
+    } else {
+        let mut scratch = S::default();
+        (0..tiles).for_each(|t| run(&mut scratch, columns(t)));
     }
 }
 
@@ -81,9 +103,8 @@ pub(super) fn nn_rows(
         }
     }
     let out = Out(c.as_mut_ptr());
-    let tiles = n.div_ceil(COLUMN_TILE);
-    let run = |tile_buf: &mut Vec<f32>, tile: usize| {
-        let (j0, j1) = (tile * COLUMN_TILE, ((tile + 1) * COLUMN_TILE).min(n));
+    let run = |tile_buf: &mut Vec<f32>, columns: std::ops::Range<usize>| {
+        let (j0, j1) = (columns.start, columns.end);
         let width = j1 - j0;
         // The tile of `b` gathered into one small buffer ([kk][width], in cache): the kernel
         // then reads k rows a few hundred values apart instead of far apart in memory.
@@ -113,14 +134,7 @@ pub(super) fn nn_rows(
             }
         }
     };
-    if parallel && tiles > 1 {
-        (0..tiles)
-            .into_par_iter()
-            .for_each_init(Vec::new, |strip, tile| run(strip, tile));
-    } else {
-        let mut strip = Vec::new();
-        (0..tiles).for_each(|tile| run(&mut strip, tile));
-    }
+    for_each_column_tile(n, COLUMN_TILE, parallel, run);
 }
 
 /// Values of the inner dimension taken at a time by [`nt`], so that the rows of `a` it
