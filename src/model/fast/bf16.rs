@@ -142,6 +142,34 @@ impl Bf16Rows {
         Self { values, stride }
     }
 
+    /// `rows` rows of `len` zeros, to be refilled by [`Bf16Rows::fill_rows`].
+    pub fn zeroed(rows: usize, len: usize) -> Self {
+        Self {
+            values: vec![0; rows * len],
+            stride: len,
+        }
+    }
+
+    /// Row `r`.
+    pub fn row(&self, r: usize) -> &[u16] {
+        &self.values[r * self.stride..][..self.stride]
+    }
+
+    /// Every row rewritten by `fill(r, row)`, in parallel when asked.
+    pub fn fill_rows(&mut self, parallel: bool, fill: impl Fn(usize, &mut [u16]) + Sync + Send) {
+        let stride = self.stride.max(1);
+        if parallel {
+            self.values
+                .par_chunks_mut(stride)
+                .enumerate()
+                .for_each(|(r, row)| fill(r, row));
+        } else {
+            for (r, row) in self.values.chunks_mut(stride).enumerate() {
+                fill(r, row);
+            }
+        }
+    }
+
     /// `rows`, each `len` long, converted into rows `len` apart.
     pub fn gather(rows: &[&[f32]], len: usize) -> Self {
         let mut values = vec![0u16; rows.len() * len];

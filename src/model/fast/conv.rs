@@ -5,6 +5,7 @@ use rayon::prelude::*;
 
 use super::bf16::{self, Bf16Rows};
 use super::gemm::{Arith, Mat, matmul};
+use super::norm::{relu_affine, relu_affine_in_place};
 use super::simd;
 
 /// Below this many values a sweep runs on the calling thread.
@@ -189,16 +190,22 @@ impl Window {
 
 /// Sets to zero, in `row` (`[n, size, size]` flattened), the outputs of tap `(ky, kx)` that
 /// fall outside the map.
-fn zero_border(row: &mut [f32], n: usize, w: Window, ky: usize, kx: usize) {
+pub(super) fn zero_border<T: Copy + Default>(
+    row: &mut [T],
+    n: usize,
+    w: Window,
+    ky: usize,
+    kx: usize,
+) {
     let s = w.size_in;
     let (rows, cols) = (w.inside(ky), w.inside(kx));
     for image in row.chunks_mut(s * s).take(n) {
         for (y, line) in image.chunks_mut(s).enumerate() {
             if !rows.contains(&y) {
-                line.fill(0.0);
+                line.fill(T::default());
             } else {
-                line[..cols.start].fill(0.0);
-                line[cols.end..].fill(0.0);
+                line[..cols.start].fill(T::default());
+                line[cols.end..].fill(T::default());
             }
         }
     }
@@ -322,11 +329,13 @@ pub(super) struct NormRelu<'a> {
 }
 
 impl NormRelu<'_> {
+    /// `dst = relu(src * scale + shift)` of one channel, in one pass.
+    fn apply(&self, channel: usize, src: &[f32], dst: &mut [f32]) {
+        relu_affine(src, dst, self.scale[channel], self.shift[channel]);
+    }
+
     fn apply_in_place(&self, channel: usize, values: &mut [f32]) {
-        let (s, t) = (self.scale[channel], self.shift[channel]);
-        for v in values {
-            *v = (*v * s + t).max(0.0);
-        }
+        relu_affine_in_place(values, self.scale[channel], self.shift[channel]);
     }
 }
 
@@ -352,9 +361,10 @@ fn forward_in_tiles(
     }
     let rows = |row: usize, j0: usize, dst: &mut [f32]| {
         if is_pointwise(w) {
-            dst.copy_from_slice(&x[row * mo + j0..][..dst.len()]);
-            if let Some(map) = map {
-                map.apply_in_place(row, dst);
+            let src = &x[row * mo + j0..][..dst.len()];
+            match map {
+                Some(map) => map.apply(row, src, dst),
+                None => dst.copy_from_slice(src),
             }
         } else {
             shifted_row(x, map, n, w, row, j0, dst);
@@ -392,8 +402,7 @@ pub(super) fn norm_relu_conv_forward(
     let area = n * w.size_in * w.size_in;
     mapped.resize(c_in * area, 0.0);
     for (c, (dst, src)) in mapped.chunks_mut(area).zip(x.chunks(area)).enumerate() {
-        dst.copy_from_slice(src);
-        map.apply_in_place(c, dst);
+        map.apply(c, src, dst);
     }
     conv_forward(weight, mapped, (c_in, c_out, n), w, col, out, arith);
 }
@@ -441,7 +450,12 @@ pub(super) fn conv_backward(
 ) {
     let mo = n * w.size_out * w.size_out;
     let taps = c_in * w.kernel * w.kernel;
-    if w.is_shift() && !is_pointwise(w) && simd::available() && c_in <= 64 {
+    if w.is_shift()
+        && w.kernel == 2 * w.pad + 1
+        && !is_pointwise(w)
+        && simd::available()
+        && c_in <= 64
+    {
         shifted_backward(
             weight,
             x,
@@ -473,10 +487,12 @@ pub(super) fn conv_backward(
     }
 }
 
-/// [`conv_backward`] for a shift window without im2col: with `md[tap]`, the output gradient
+/// [`conv_backward`] for a shift window without im2col. With `md[tap]`, the output gradient
 /// zeroed where the tap reads outside the map, the weight gradient of a tap is
-/// `md[tap] * shift(x)^T` and the input gradient is `sum over taps of W[tap]^T * shift'(md[tap])`,
-/// both over the shifted rows in place.
+/// `md[tap] * shift(x)^T`; one tap's `md` is built at a time. The input gradient is the
+/// convolution of `dy` with the flipped kernel over the same window (`kernel = 2 * pad + 1`,
+/// so tap `K*K - 1 - t` shifts by the opposite of tap `t` and zeroes exactly the positions
+/// `md[t]` would have zeroed), its rows read shifted in place like the forward pass's.
 #[allow(clippy::too_many_arguments)]
 fn shifted_backward(
     weight: &[f32],
@@ -490,47 +506,58 @@ fn shifted_backward(
 ) {
     let (k, mo) = (w.kernel, n * w.size_out * w.size_out);
     let (kk2, taps) = (k * k, c_in * k * k);
-    let masked_len = kk2 * c_out * mo;
-    scratch.resize(masked_len + c_out * c_in, 0.0);
-    let (masked, tap_grad) = scratch.split_at_mut(masked_len);
-    let fill = |(r, row): (usize, &mut [f32])| {
-        let (tap, co) = (r / c_out, r % c_out);
-        row.copy_from_slice(&dy[co * mo..][..mo]);
-        zero_border(row, n, w, tap / k, tap % k);
-    };
-    if parallel(masked_len) {
-        masked.par_chunks_mut(mo).enumerate().for_each(fill);
-    } else {
-        masked.chunks_mut(mo).enumerate().for_each(fill);
-    }
-    let masked = &*masked;
-    // The input in bf16, converted once for the nine taps (each tap's masked output
-    // gradient is converted on its own turn: all nine at once would add their size to the
-    // step's peak memory).
+    let masked_len = c_out * mo;
+    let parallel_fill = parallel(masked_len);
+    // The native kernels read bf16: the input and the output gradient are converted once
+    // for the nine taps, and each tap masks the converted gradient.
     let native = match arith {
-        Arith::Bf16(kernels) if kernels.native() => Some(Bf16Rows::convert(&x[..c_in * mo], mo)),
+        Arith::Bf16(kernels) if kernels.native() => Some((
+            Bf16Rows::convert(&x[..c_in * mo], mo),
+            Bf16Rows::convert(&dy[..c_out * mo], mo),
+            Bf16Rows::zeroed(c_out, mo),
+        )),
         _ => None,
     };
+    let masked_len = if native.is_some() { 0 } else { masked_len };
+    scratch.resize(masked_len + c_out * c_in, 0.0);
+    let (masked, tap_grad) = scratch.split_at_mut(masked_len);
+    let mut native = native;
     for tap in 0..kk2 {
-        let shift = w.shift(tap / k, tap % k);
+        let (ky, kx) = (tap / k, tap % k);
+        let shift = w.shift(ky, kx);
         // Outputs p whose input p + shift lies in the buffer; the others are masked anyway.
         let lo = (-shift).max(0) as usize;
         let hi = (mo as isize - shift.max(0)).max(lo as isize) as usize;
         if hi > lo {
-            let (a_at, b_at) = (tap * c_out * mo + lo, (lo as isize + shift) as usize);
-            let (a, b) = (&masked[a_at..], &x[b_at..]);
+            let b_at = (lo as isize + shift) as usize;
             let dims = (c_out, c_in, hi - lo);
             let parallel = parallel(c_out * c_in * (hi - lo));
-            match (&native, arith) {
-                (Some(xa), _) => {
-                    let rows = &masked[tap * c_out * mo..][..c_out * mo];
-                    let ma = Bf16Rows::convert(rows, mo);
-                    bf16::nt_native(tap_grad, dims, (&ma, lo), (xa, b_at), parallel)
+            match (&mut native, arith) {
+                (Some((xb, dyb, mb)), _) => {
+                    mb.fill_rows(parallel_fill, |co, row| {
+                        row.copy_from_slice(dyb.row(co));
+                        zero_border(row, n, w, ky, kx);
+                    });
+                    bf16::nt_native(tap_grad, dims, (mb, lo), (xb, b_at), parallel)
                 }
-                (None, Arith::Bf16(kernels)) => {
-                    bf16::nt_strided(kernels, tap_grad, dims, (a, mo), (b, mo), parallel)
+                (None, arith) => {
+                    let fill = |(co, row): (usize, &mut [f32])| {
+                        row.copy_from_slice(&dy[co * mo..][..mo]);
+                        zero_border(row, n, w, ky, kx);
+                    };
+                    if parallel_fill {
+                        masked.par_chunks_mut(mo).enumerate().for_each(fill);
+                    } else {
+                        masked.chunks_mut(mo).enumerate().for_each(fill);
+                    }
+                    let (a, b) = (&masked[lo..], &x[b_at..]);
+                    match arith {
+                        Arith::Bf16(kernels) => {
+                            bf16::nt_strided(kernels, tap_grad, dims, (a, mo), (b, mo), parallel)
+                        }
+                        Arith::F32 => simd::nt_strided(tap_grad, dims, (a, mo), (b, mo), parallel),
+                    }
                 }
-                (None, Arith::F32) => simd::nt_strided(tap_grad, dims, (a, mo), (b, mo), parallel),
             }
         } else {
             tap_grad.fill(0.0);
@@ -543,9 +570,8 @@ fn shifted_backward(
     }
     if let Some(dx) = dx {
         let rows = |r: usize, j0: usize, dst: &mut [f32]| {
-            let tap = r / c_out;
-            let src = &masked[r * mo..][..mo];
-            copy_shifted(src, -w.shift(tap / k, tap % k), j0, dst);
+            let (tap, co) = (r / c_out, r % c_out);
+            shifted_row(dy, None, n, w, co * kk2 + (kk2 - 1 - tap), j0, dst);
         };
         let weight_at = |c: usize, r: usize| {
             let (tap, co) = (r / c_out, r % c_out);

@@ -13,6 +13,8 @@ mod bf16;
 mod bf16_tests;
 mod bridge;
 mod conv;
+#[cfg(test)]
+mod conv_tests;
 mod gemm;
 mod net;
 mod norm;
@@ -20,6 +22,7 @@ mod plan;
 mod simd;
 #[cfg(test)]
 mod tests;
+mod wide;
 
 use burn::optim::GradientsParams;
 use burn::tensor::backend::{AutodiffBackend, Backend};

@@ -7,6 +7,8 @@
 
 use rayon::prelude::*;
 
+use super::wide::wide_fn;
+
 /// PyTorch's (and the burn model's) epsilon and momentum.
 pub(super) const EPSILON: f32 = 1e-5;
 const MOMENTUM: f32 = 0.1;
@@ -111,17 +113,38 @@ fn parallel(values: usize) -> bool {
     values >= PARALLEL_MIN_VALUES && rayon::current_num_threads() > 1
 }
 
-/// Mean and biased variance, with f64 accumulation (a channel can hold 10^5 values).
-fn mean_and_variance(row: &[f32]) -> (f32, f32) {
-    let n = row.len().max(1) as f64;
-    let mean = sum_of(row.len(), |i| row[i]) / n;
-    let m = mean as f32;
-    let var = sum_of(row.len(), |i| (row[i] - m) * (row[i] - m)) / n;
-    (mean as f32, var as f32)
+wide_fn! {
+    /// Mean and biased variance, with f64 accumulation (a channel can hold 10^5 values).
+    fn mean_and_variance(row: &[f32]) -> (f32, f32) {
+        let n = row.len().max(1) as f64;
+        let mean = sum_of(row.len(), |i| row[i]) / n;
+        let m = mean as f32;
+        let var = sum_of(row.len(), |i| (row[i] - m) * (row[i] - m)) / n;
+        (mean as f32, var as f32)
+    }
+}
+
+wide_fn! {
+    /// `dst = relu(src * scale + shift)`: one channel of batch norm and ReLU.
+    pub(super) fn relu_affine(src: &[f32], dst: &mut [f32], scale: f32, shift: f32) {
+        for (d, &v) in dst.iter_mut().zip(src) {
+            *d = (v * scale + shift).max(0.0);
+        }
+    }
+}
+
+wide_fn! {
+    /// [`relu_affine`] in place.
+    pub(super) fn relu_affine_in_place(values: &mut [f32], scale: f32, shift: f32) {
+        for v in values {
+            *v = (*v * scale + shift).max(0.0);
+        }
+    }
 }
 
 /// `f(0) + ... + f(len - 1)` in f32 lanes of 16 (vectorizable), flushed into f64 every 256
 /// terms so that long rows keep their precision.
+#[inline(always)]
 fn sum_of(len: usize, f: impl Fn(usize) -> f32) -> f64 {
     let mut total = 0.0f64;
     let mut start = 0;
@@ -146,6 +169,7 @@ fn sum_of(len: usize, f: impl Fn(usize) -> f32) -> f64 {
 }
 
 /// Two sums of [`sum_of`]'s kind in one sweep.
+#[inline(always)]
 fn sum2_of(len: usize, f: impl Fn(usize) -> (f32, f32)) -> (f64, f64) {
     let (mut total_a, mut total_b) = (0.0f64, 0.0f64);
     let mut start = 0;
@@ -177,10 +201,7 @@ fn sum2_of(len: usize, f: impl Fn(usize) -> (f32, f32)) -> (f64, f64) {
 pub(super) fn norm_relu(norm: &Norm, x: &[f32], out: &mut [f32], m: usize) {
     let c = norm.scale.len();
     let kernel = |(ch, (o, xr)): (usize, (&mut [f32], &[f32]))| {
-        let (s, t) = (norm.scale[ch], norm.shift[ch]);
-        for (o, &v) in o.iter_mut().zip(xr) {
-            *o = (v * s + t).max(0.0);
-        }
+        relu_affine(xr, o, norm.scale[ch], norm.shift[ch]);
     };
     let (out, x) = (&mut out[..c * m], &x[..c * m]);
     if parallel(c * m) {
@@ -193,6 +214,50 @@ pub(super) fn norm_relu(norm: &Norm, x: &[f32], out: &mut [f32], m: usize) {
             .zip(x.chunks(m))
             .enumerate()
             .for_each(kernel);
+    }
+}
+
+/// One channel's normalization, for [`backward_row`].
+#[derive(Clone, Copy)]
+struct ChannelNorm {
+    scale: f32,
+    shift: f32,
+    mean: f32,
+    inv_std: f32,
+    gamma: f32,
+}
+
+wide_fn! {
+    /// One channel of [`norm_relu_backward`]: `dx` from `x` and `dz`, and the sums
+    /// `(dgamma, dbeta)`; `inv_m` is 1 / the values per channel.
+    fn backward_row(
+        n: ChannelNorm,
+        xr: &[f32],
+        dzr: &[f32],
+        dx: &mut [f32],
+        accumulate: bool,
+        inv_m: f64,
+    ) -> (f32, f32) {
+        let live = |v: f32, g: f32| if v * n.scale + n.shift > 0.0 { g } else { 0.0 };
+        let len = xr.len().min(dzr.len());
+        let (sum_g, sum_gx) = sum2_of(len, |i| {
+            let g = live(xr[i], dzr[i]);
+            (g, g * (xr[i] - n.mean) * n.inv_std)
+        });
+        let mean_g = (sum_g * inv_m) as f32;
+        let mean_gx = (sum_gx * inv_m) as f32;
+        let k = n.gamma * n.inv_std;
+        let grad = |v: f32, g: f32| k * (live(v, g) - mean_g - (v - n.mean) * n.inv_std * mean_gx);
+        if accumulate {
+            for ((d, &v), &g) in dx.iter_mut().zip(xr).zip(dzr) {
+                *d += grad(v, g);
+            }
+        } else {
+            for ((d, &v), &g) in dx.iter_mut().zip(xr).zip(dzr) {
+                *d = grad(v, g);
+            }
+        }
+        (sum_gx as f32, sum_g as f32)
     }
 }
 
@@ -215,24 +280,16 @@ pub(super) fn norm_relu_backward(
     m: usize,
 ) {
     let c = norm.scale.len();
+    let inv_m = 1.0 / m.max(1) as f64;
     let kernel = |(ch, ((dx, xr), dzr)): BackwardRow<'_>| {
-        let (s, t) = (norm.scale[ch], norm.shift[ch]);
-        let (mean, inv_std) = (norm.mean[ch], norm.inv_std[ch]);
-        let live = |v: f32, g: f32| if v * s + t > 0.0 { g } else { 0.0 };
-        let len = xr.len().min(dzr.len());
-        let (sum_g, sum_gx) = sum2_of(len, |i| {
-            let g = live(xr[i], dzr[i]);
-            (g, g * (xr[i] - mean) * inv_std)
-        });
-        let inv_m = 1.0 / m.max(1) as f64;
-        let mean_g = (sum_g * inv_m) as f32;
-        let mean_gx = (sum_gx * inv_m) as f32;
-        let k = gamma[ch] * inv_std;
-        for ((d, &v), &g) in dx.iter_mut().zip(xr).zip(dzr) {
-            let grad = k * (live(v, g) - mean_g - (v - mean) * inv_std * mean_gx);
-            *d = if accumulate { *d + grad } else { grad };
-        }
-        (sum_gx as f32, sum_g as f32)
+        let channel = ChannelNorm {
+            scale: norm.scale[ch],
+            shift: norm.shift[ch],
+            mean: norm.mean[ch],
+            inv_std: norm.inv_std[ch],
+            gamma: gamma[ch],
+        };
+        backward_row(channel, xr, dzr, dx, accumulate, inv_m)
     };
     let (dx, x, dz) = (&mut dx[..c * m], &x[..c * m], &dz[..c * m]);
     let sums: Vec<(f32, f32)> = if parallel(c * m) {
