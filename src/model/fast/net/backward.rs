@@ -5,7 +5,7 @@ use super::super::conv::{Window, avg_pool_backward, conv_backward, max_pool_back
 use super::super::gemm::{Arith, Mat, matmul};
 use super::super::norm::{norm_relu, norm_relu_backward};
 use super::super::plan::HostParams;
-use super::{Passes, apply_mask, resized};
+use super::{Passes, apply_mask, grown, resized};
 
 impl Passes {
     /// Gradients of the loss behind `grad_logits` (`[N, classes]`) with respect to every
@@ -33,7 +33,7 @@ impl Passes {
                 *g += v;
             }
         }
-        let grad_pooled = resized(&mut s.grad_mid, c * n);
+        let grad_pooled = grown(&mut s.grad_mid, c * n);
         matmul(
             grad_pooled,
             Mat::new(&params.classifier_weight, c, classes),
@@ -41,7 +41,7 @@ impl Passes {
             false,
             Arith::F32,
         );
-        let dz = resized(&mut s.grad_src, c * n * hw);
+        let dz = grown(&mut s.grad_src, c * n * hw);
         for (row, &g) in dz.chunks_mut(hw.max(1)).zip(s.grad_mid.iter()) {
             row.fill(g / hw.max(1) as f32);
         }
@@ -75,14 +75,14 @@ impl Passes {
                 );
                 let c_in = block.layer_c_in(l);
                 let (dx, rest) = s.grad_features[b].split_at_mut(c_in * m);
-                let grad_out = resized(&mut s.grad_out, block.growth * m);
+                let grad_out = grown(&mut s.grad_out, block.growth * m);
                 grad_out.copy_from_slice(&rest[..block.growth * m]);
                 apply_mask(grad_out, &lt.mask_out, p);
                 let x = &features[..c_in * m];
                 match (&lp.bottleneck, &mut lg.bottleneck, block.bottleneck) {
                     (Some(unit), Some(unit_grad), Some(mid)) => {
-                        norm_relu(&lt.norm_mid, &lt.mid, resized(&mut s.activated, mid * m), m);
-                        resized(&mut s.grad_src, mid * m);
+                        norm_relu(&lt.norm_mid, &lt.mid, grown(&mut s.activated, mid * m), m);
+                        grown(&mut s.grad_src, mid * m);
                         conv_backward(
                             &lp.conv.weight,
                             &s.activated,
@@ -94,7 +94,7 @@ impl Passes {
                             Some(&mut s.grad_src),
                             arith,
                         );
-                        let grad_mid = resized(&mut s.grad_mid, mid * m);
+                        let grad_mid = grown(&mut s.grad_mid, mid * m);
                         let g = &mut lg.conv.norm;
                         norm_relu_backward(
                             &lt.norm_mid,
@@ -108,8 +108,8 @@ impl Passes {
                             m,
                         );
                         apply_mask(grad_mid, &lt.mask_mid, p);
-                        norm_relu(&lt.norm_in, x, resized(&mut s.activated, c_in * m), m);
-                        resized(&mut s.grad_src, c_in * m);
+                        norm_relu(&lt.norm_in, x, grown(&mut s.activated, c_in * m), m);
+                        grown(&mut s.grad_src, c_in * m);
                         conv_backward(
                             &unit.weight,
                             &s.activated,
@@ -135,8 +135,8 @@ impl Passes {
                         );
                     }
                     _ => {
-                        norm_relu(&lt.norm_in, x, resized(&mut s.activated, c_in * m), m);
-                        resized(&mut s.grad_src, c_in * m);
+                        norm_relu(&lt.norm_in, x, grown(&mut s.activated, c_in * m), m);
+                        grown(&mut s.grad_src, c_in * m);
                         conv_backward(
                             &lp.conv.weight,
                             &s.activated,
@@ -169,7 +169,7 @@ impl Passes {
             // The transition in front of this block: BN-ReLU-conv1x1-dropout-avgpool.
             let (tp, prev) = (&plan.transitions[b - 1], &plan.blocks[b - 1]);
             let m_prev = n * prev.size * prev.size;
-            let grad_t = resized(&mut s.transition_out, tp.c_out * m_prev);
+            let grad_t = grown(&mut s.transition_out, tp.c_out * m_prev);
             avg_pool_backward(
                 &s.grad_features[b][..tp.c_out * m],
                 tp.c_out,
@@ -187,10 +187,10 @@ impl Passes {
             norm_relu(
                 &tt.norm,
                 x,
-                resized(&mut s.activated, tp.c_in * m_prev),
+                grown(&mut s.activated, tp.c_in * m_prev),
                 m_prev,
             );
-            resized(&mut s.grad_src, tp.c_in * m_prev);
+            grown(&mut s.grad_src, tp.c_in * m_prev);
             conv_backward(
                 &unit.weight,
                 &s.activated,
@@ -222,7 +222,7 @@ impl Passes {
         let grad_stem: &[f32] = match stem.pool {
             Some(pool) => {
                 let pooled = stem.c_out * n * pool.size_out * pool.size_out;
-                let out = resized(&mut s.grad_out, stem.c_out * m_stem);
+                let out = grown(&mut s.grad_out, stem.c_out * m_stem);
                 max_pool_backward(&first[..pooled], &t.argmax, stem.c_out, n, pool, out);
                 &s.grad_out
             }

@@ -82,6 +82,17 @@ fn resized(v: &mut Vec<f32>, len: usize) -> &mut [f32] {
     &mut v[..len]
 }
 
+/// The first `len` values of a scratch buffer, grown when it is shorter and never shrunk:
+/// one used at several sizes in a pass (`grad_src` holds 4k rows, then a whole prefix) would
+/// otherwise clear its regrown part every time. Its values past `len` are stale; every
+/// reader takes its sizes from the shapes, not from the buffer's length.
+fn grown(v: &mut Vec<f32>, len: usize) -> &mut [f32] {
+    if v.len() < len {
+        v.resize(len, 0.0);
+    }
+    &mut v[..len]
+}
+
 fn normalize(params: &mut NormParams, x: &[f32], m: usize, train: bool) -> Norm {
     if train {
         params.batch(x, m)
@@ -273,7 +284,7 @@ impl Passes {
                 let unit = &mut params.transitions[b];
                 let tt = &mut t.transitions[b];
                 tt.norm = normalize(&mut unit.norm, x, m, train);
-                let y = resized(&mut s.transition_out, tp.c_out * m);
+                let y = grown(&mut s.transition_out, tp.c_out * m);
                 norm_relu_conv_forward(
                     &unit.weight,
                     x,
@@ -292,7 +303,7 @@ impl Passes {
         let (c, hw) = (plan.head_channels(), plan.head_size() * plan.head_size());
         let x = t.features.last().expect("a network has a dense block");
         t.head_norm = normalize(&mut params.head_norm, x, n * hw, train);
-        let z = resized(&mut s.activated, c * n * hw);
+        let z = grown(&mut s.activated, c * n * hw);
         norm_relu(&t.head_norm, x, z, n * hw);
         let pooled = resized(&mut t.pooled, c * n);
         for (p, row) in pooled.iter_mut().zip(z.chunks(hw.max(1))) {
