@@ -12,7 +12,7 @@ mod backward;
 
 use super::conv::{Window, avg_pool, conv_forward, max_pool, norm_relu_conv_forward};
 use super::gemm::{Arith, Mat, matmul};
-use super::norm::{Norm, NormParams, norm_relu};
+use super::norm::{ChannelStats, Norm, NormParams, norm_relu};
 use super::plan::{HostParams, Plan};
 use crate::rng::SplitMix64;
 
@@ -66,6 +66,8 @@ struct Scratch {
     grad_mid: Vec<f32>,
     transition_out: Vec<f32>,
     grad_features: Vec<Vec<f32>>,
+    /// The current block's channel statistics in a training pass.
+    stats: ChannelStats,
 }
 
 /// Runs the network of one [`Plan`] on the host.
@@ -91,6 +93,23 @@ fn grown(v: &mut Vec<f32>, len: usize) -> &mut [f32] {
         v.resize(len, 0.0);
     }
     &mut v[..len]
+}
+
+/// [`normalize`] of the first channels of a dense block's features, whose statistics
+/// `stats` keeps across the block's layers (computed for the channels it lacks).
+fn normalize_features(
+    params: &mut NormParams,
+    stats: &mut ChannelStats,
+    x: &[f32],
+    m: usize,
+    train: bool,
+) -> Norm {
+    if train {
+        stats.extend(x, params.channels(), m);
+        params.batch_from(stats, m)
+    } else {
+        params.running()
+    }
 }
 
 fn normalize(params: &mut NormParams, x: &[f32], m: usize, train: bool) -> Norm {
@@ -232,6 +251,7 @@ impl Passes {
             let hw = block.size * block.size;
             let m = n * hw;
             let features = &mut t.features[b];
+            s.stats.clear();
             for (l, (lp, lt)) in params.blocks[b]
                 .iter_mut()
                 .zip(&mut t.layers[b])
@@ -243,7 +263,7 @@ impl Passes {
                 // The 3x3 convolution's input, before its BN-ReLU: the bottleneck's output or the block's.
                 let (src, norm, src_channels) = match (&mut lp.bottleneck, block.bottleneck) {
                     (Some(unit), Some(mid)) => {
-                        lt.norm_in = normalize(&mut unit.norm, x, m, train);
+                        lt.norm_in = normalize_features(&mut unit.norm, &mut s.stats, x, m, train);
                         let y = resized(&mut lt.mid, mid * m);
                         norm_relu_conv_forward(
                             &unit.weight,
@@ -261,7 +281,8 @@ impl Passes {
                         (&lt.mid[..], &lt.norm_mid, mid)
                     }
                     _ => {
-                        lt.norm_in = normalize(&mut lp.conv.norm, x, m, train);
+                        lt.norm_in =
+                            normalize_features(&mut lp.conv.norm, &mut s.stats, x, m, train);
                         (&x[..], &lt.norm_in, c_in)
                     }
                 };
@@ -283,7 +304,7 @@ impl Passes {
                 let x = &done[b][..tp.c_in * m];
                 let unit = &mut params.transitions[b];
                 let tt = &mut t.transitions[b];
-                tt.norm = normalize(&mut unit.norm, x, m, train);
+                tt.norm = normalize_features(&mut unit.norm, &mut s.stats, x, m, train);
                 let y = grown(&mut s.transition_out, tp.c_out * m);
                 norm_relu_conv_forward(
                     &unit.weight,
@@ -302,7 +323,7 @@ impl Passes {
         }
         let (c, hw) = (plan.head_channels(), plan.head_size() * plan.head_size());
         let x = t.features.last().expect("a network has a dense block");
-        t.head_norm = normalize(&mut params.head_norm, x, n * hw, train);
+        t.head_norm = normalize_features(&mut params.head_norm, &mut s.stats, x, n * hw, train);
         let z = grown(&mut s.activated, c * n * hw);
         norm_relu(&t.head_norm, x, z, n * hw);
         let pooled = resized(&mut t.pooled, c * n);
