@@ -506,11 +506,10 @@ fn shifted_backward(
 ) {
     let (k, mo) = (w.kernel, n * w.size_out * w.size_out);
     let (kk2, taps) = (k * k, c_in * k * k);
-    let masked_len = c_out * mo;
-    let parallel_fill = parallel(masked_len);
+    let parallel_fill = parallel(c_out * mo);
     // The native kernels read bf16: the input and the output gradient are converted once
     // for the nine taps, and each tap masks the converted gradient.
-    let native = match arith {
+    let mut native = match arith {
         Arith::Bf16(kernels) if kernels.native() => Some((
             Bf16Rows::convert(&x[..c_in * mo], mo),
             Bf16Rows::convert(&dy[..c_out * mo], mo),
@@ -518,10 +517,10 @@ fn shifted_backward(
         )),
         _ => None,
     };
-    let masked_len = if native.is_some() { 0 } else { masked_len };
+    // The f32 masked rows of one tap (the native kernels mask their bf16 copy instead).
+    let masked_len = if native.is_some() { 0 } else { c_out * mo };
     scratch.resize(masked_len + c_out * c_in, 0.0);
     let (masked, tap_grad) = scratch.split_at_mut(masked_len);
-    let mut native = native;
     for tap in 0..kk2 {
         let (ky, kx) = (tap / k, tap % k);
         let shift = w.shift(ky, kx);
