@@ -334,8 +334,8 @@ pub enum Command {
         /// Default: the file's `device` (its first), else cpu.
         #[arg(long)]
         device: Option<String>,
-        /// Overrides the trial's `train.precision` (f32, or bf16 on CUDA): compare both
-        /// without editing the file.
+        /// Overrides the trial's `train.precision` (f32, or bf16: the CPU executor's AMX,
+        /// AVX512_BF16 or AVX2 kernels, or CUDA): compare both without editing the file.
         #[arg(long)]
         precision: Option<String>,
         /// On a GPU, autotune results go to RUNS_DIR/tune-cache/ (as a `run` here would use them).
