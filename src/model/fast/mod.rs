@@ -90,6 +90,7 @@ impl CpuExecutor {
         dropout: &mut SplitMix64,
         device: &B::Device,
     ) -> TrainStep {
+        bridge::free_dropped_graph_entries::<B>(device);
         bridge::read_params(model, &mut self.params);
         let (n, classes) = (labels.len(), self.passes.plan.classes);
         let logits = self
