@@ -4,7 +4,7 @@
 //! the `flex` backend has no SIMD fast path; here the per-channel scale and shift are first
 //! expanded over the batch (`[N,C,1,1]`), folded into one multiply and one add, with the big
 //! tensor on the left. Dropout draws its mask on the host from the trial's generator instead of
-//! burn's per-element Bernoulli sampler. See `shared/notes/burn-0.21-cpu.md` for the figures.
+//! burn's per-element Bernoulli sampler. See `docs/burn-0.21-cpu.md` for the figures.
 //! While training on the CPU, 1x1 convolutions are batched matmuls. Convolutions are also where
 //! `bf16` autocast happens ([`ForwardContext::conv`]).
 

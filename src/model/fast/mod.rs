@@ -1,7 +1,7 @@
 //! DenseNet's forward and backward passes written for the CPU, over the burn model's own
 //! parameters. burn 0.21's CPU backend spends most of a DenseNet step in generic strided
 //! loops, copies of ever-growing concatenations and per-op overhead
-//! (`shared/notes/burn-0.21-cpu.md`); this executor keeps every activation channel-major,
+//! (`docs/burn-0.21-cpu.md`); this executor keeps every activation channel-major,
 //! appends each layer's channels to one buffer per dense block, runs every convolution as
 //! one GEMM over the whole batch and recomputes BN-ReLU in the backward pass instead of
 //! storing it. The burn model ([`super::DenseNet`]) stays the reference implementation and
