@@ -162,8 +162,9 @@ cat "$out/bench.jsonl"
 for device in "${measured[@]}"; do
   note "one epoch of MNIST on $device (seed-mnist recipe)"
   tag=${device/:/}
+  # Without its [sweep] (the file's last table): one run, the seed's net without dropout.
   sed -e 's/^name = .*/name = "gpu-check-mnist"/' -e 's/^epochs = .*/epochs = 1/' \
-    "$experiments/seed-mnist.toml" > "$work/mnist-epoch.toml"
+    -e '/^\[sweep/,$d' "$experiments/seed-mnist.toml" > "$work/mnist-epoch.toml"
   err=$out/mnist-epoch-$tag.stderr
   start=$(date +%s.%N)
   "$bin" --db "$work/$tag.db" --data-dir "$data" run "$work/mnist-epoch.toml" --device "$device" \
