@@ -318,8 +318,11 @@ fn check_bf16(file: &str, optimizer: &str) {
          autocast {:.2e} and {:.3}",
         ours.0, ours.1, implied.0, implied.1, between.0, between.1
     );
+    // Two draws of bf16's rounding: 1.4x either way on the Xeon with AMX; on an AMD EPYC with
+    // AVX512_BF16 (whose dot products round in another order) ours lay 1.78x from the loss
+    // and 1.05x from the weights of PyTorch's with Adam, hence 2x on the loss.
     assert!(
-        ours.0 <= 1.5 * implied.0 + 1e-4 && ours.1 <= 1.5 * implied.1,
+        ours.0 <= 2.0 * implied.0 + 1e-4 && ours.1 <= 1.5 * implied.1,
         "{file} {optimizer}: bf16 loss {:.2e} / weights {:.3} from PyTorch's f32, where its \
          autocast lies {:.2e} / {:.3}",
         ours.0,
