@@ -285,8 +285,8 @@ fn distance(
 /// neither reproduces the other: each is its own draw of rounding noise around the f32
 /// trajectory. What bf16 implies is measured from PyTorch itself, as how far its autocast
 /// run lies from its f32 run (loss, and trained weights on the scale of their updates); our
-/// bf16 run must lie no further from PyTorch's f32 run than that, with 1.5x headroom, and
-/// must not be our f32 run (the rounding happened). The distance between the two bf16 runs
+/// bf16 run must lie no further from PyTorch's f32 run than that, with 1.5x headroom (2x
+/// on the loss, see the assertion), and must not be our f32 run (the rounding happened). The distance between the two bf16 runs
 /// is printed (`-- --nocapture`); being two independent draws, it is about 1.4x either.
 fn check_bf16(file: &str, optimizer: &str) {
     let reference = read(file);
